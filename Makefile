@@ -1,0 +1,45 @@
+# runcs — build, test, demo, install. Every target works from a fresh clone (see README.md).
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+DOTNET ?= dotnet
+CONFIG ?= Release
+SOURCES := $(shell find src specs -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' \) 2>/dev/null) Directory.Build.props
+
+.PHONY: all build test unit-test conformance-test demo install clean bench rootfs
+
+all: build
+
+build: bin/runcs
+
+bin/runcs: $(SOURCES)
+	$(DOTNET) publish src/Runtime/Runtime.csproj -c $(CONFIG) -o out/publish -nologo -v:q
+	mkdir -p bin && cp out/publish/runcs bin/runcs.tmp && mv -f bin/runcs.tmp bin/runcs
+
+# The busybox root filesystem every container test uses (from the busybox-static package).
+rootfs:
+	tests/rootfs/build-rootfs.sh
+
+# All tests: unit tests (no root needed) and conformance tests of bin/runcs (root).
+# Ends with one summary line "N passed, N failed, N skipped".
+test: build rootfs
+	tests/run-tests.sh
+
+unit-test:
+	tests/run-tests.sh unit
+
+conformance-test: build rootfs
+	tests/run-tests.sh conformance
+
+# Builds runcs, makes a busybox bundle with `runcs spec`, runs it.
+demo: build rootfs
+	tests/demo.sh
+
+bench: build rootfs
+	bench/run.sh
+
+install: build
+	install -D -m 0755 bin/runcs $(DESTDIR)$(PREFIX)/bin/runcs
+
+clean:
+	rm -rf bin out .cache
+	find src tests -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
