@@ -19,6 +19,7 @@ namespace Runcs;
 [JsonSerializable(typeof(StoredState))]
 [JsonSerializable(typeof(List<ListEntry>))]
 [JsonSerializable(typeof(Features))]
+[JsonSerializable(typeof(Init.InitInstructions))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class RuncsJson : JsonSerializerContext
 {

@@ -60,3 +60,58 @@ internal static unsafe partial class Libc
 
     public static int Errno => Marshal.GetLastPInvokeError();
 }
+
+internal static unsafe partial class Libc
+{
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
+    public const int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, F_ADD_SEALS = 1033;
+    public const int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
+    public const int WNOHANG = 1, __WALL = 0x40000000;
+    public const int SIGKILL = 9, SIGTERM = 15, SIGCHLD = 17;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int memfd_create(string name, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint sendfile(int outFd, int inFd, long* offset, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int poll(PollFd* fds, nuint n, int timeoutMs);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlink(string path);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd { public int Fd; public short Events; public short Revents; }
+    public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 8;
+
+    /// <summary>Waits for a child; returns its raw status, or null if it is not our child.</summary>
+    public static int? Wait(int pid)
+    {
+        int status;
+        while (true)
+        {
+            int r = waitpid(pid, &status, __WALL);
+            if (r == pid) return status;
+            if (r < 0 && Errno == 4) continue;
+            return null;
+        }
+    }
+
+    /// <summary>Exit status as a shell reports it: code, or 128+signal.</summary>
+    public static int ExitCode(int rawStatus) =>
+        (rawStatus & 0x7f) == 0 ? (rawStatus >> 8) & 0xff : 128 + (rawStatus & 0x7f);
+}

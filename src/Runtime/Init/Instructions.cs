@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+using Runcs.Spec;
+
+namespace Runcs.Init;
+
+/// <summary>
+/// Everything `runcs init` needs, sent by the parent over the sync socket (never re-read from
+/// the bundle: no TOCTOU between validation and use).
+/// </summary>
+public sealed class InitInstructions
+{
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("bundle")] public string Bundle { get; set; } = "";
+    [JsonPropertyName("rootfs")] public string Rootfs { get; set; } = "";
+    [JsonPropertyName("config")] public Config Config { get; set; } = new();
+    [JsonPropertyName("fifoPath")] public string FifoPath { get; set; } = "";
+    [JsonPropertyName("noPivot")] public bool NoPivot { get; set; }
+    [JsonPropertyName("noNewKeyring")] public bool NoNewKeyring { get; set; }
+    /// <summary>Fds 3..3+ExtraFds-1 stay open into the container (LISTEN_FDS + --preserve-fds).</summary>
+    [JsonPropertyName("extraFds")] public int ExtraFds { get; set; }
+    [JsonPropertyName("logPath")] public string? LogPath { get; set; }
+    [JsonPropertyName("logJson")] public bool LogJson { get; set; }
+    [JsonPropertyName("debug")] public bool Debug { get; set; }
+    /// <summary>Init's pid as the runtime (and hooks) see it.</summary>
+    [JsonPropertyName("hostPid")] public int HostPid { get; set; }
+    [JsonPropertyName("cgroupPaths")] public Dictionary<string, string>? CgroupPaths { get; set; }
+    /// <summary>Namespace types created new for this container (as opposed to joined by path).</summary>
+    [JsonPropertyName("newNamespaces")] public List<string> NewNamespaces { get; set; } = new();
+    /// <summary>Compiled seccomp program (struct sock_filter array), or null.</summary>
+    [JsonPropertyName("seccompProgram")] public byte[]? SeccompProgram { get; set; }
+    [JsonPropertyName("seccompFlags")] public uint SeccompFlags { get; set; }
+    [JsonPropertyName("env")] public List<string> Env { get; set; } = new();
+    [JsonPropertyName("created")] public string Created { get; set; } = "";
+}

@@ -1,0 +1,206 @@
+using System.Text;
+using System.Text.Json;
+using Runcs.Init;
+using Runcs.Linux;
+using Runcs.Spec;
+
+namespace Runcs.Processes;
+
+/// <summary>
+/// Starts a container's init following DESIGN.md's process model: plan in the parent, raw
+/// clone(), restricted stage 1 (join/create namespaces, id mappings, cgroup placement),
+/// clone(CLONE_PARENT) stage 2 = pid 1, which execs `runcs init` from a sealed memfd copy.
+/// The parent then hands init its instructions over the sync socket and serves it until init
+/// reports it is ready (blocked on exec.fifo).
+/// </summary>
+public sealed unsafe class InitLauncher : IDisposable
+{
+    public const string SyncFdEnv = "_RUNCS_SYNC_FD";
+    private const int CLONE_PARENT = 0x00008000;
+
+    public int Stage1Pid { get; private set; }
+    public int InitPid { get; private set; }
+    public SyncChannel? Channel { get; private set; }
+
+    private readonly List<int> _fdsToClose = new();
+
+    /// <summary>What the parent must do while stage 1 waits: place it in cgroups, write id maps.</summary>
+    public required Action<int> PlaceInCgroup { get; init; }
+    public required Config Config { get; init; }
+    public int ExtraFds { get; init; }
+
+    /// <summary>Launches stages 1 and 2; returns when init's pid is known and stage 1 has exited.</summary>
+    public void Launch()
+    {
+        var l = Config.Linux;
+        var namespaces = l?.Namespaces ?? new List<Namespace>();
+        int[] sv = new int[2];
+        fixed (int* p = sv)
+            if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, p) != 0)
+                throw new RuncsException($"creating the sync socket: {Libc.LastError()}");
+        int parentFd = sv[0], childFd = sv[1];
+        _fdsToClose.Add(childFd);
+        Channel = new SyncChannel(parentFd);
+
+        int memfd = SelfCopy.Create();
+        _fdsToClose.Add(memfd);
+
+        using var plan = new LaunchPlan();
+        plan.WaitByte((byte)'G', "waiting to be placed in the container's cgroup");
+
+        // Join namespaces given by path: user first (it decides what the others may do), mount last.
+        var joinOrder = namespaces.Where(n => !string.IsNullOrEmpty(n.Path))
+            .OrderBy(n => n.Type == "user" ? 0 : n.Type == "mount" ? 2 : 1).ToList();
+        foreach (var ns in joinOrder)
+        {
+            int fd = Libc.open(ns.Path!, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+            if (fd < 0) throw new RuncsException($"opening {ns.Type} namespace {ns.Path}: {Libc.LastError()}");
+            _fdsToClose.Add(fd);
+            int flag = Tables.Namespaces[Tables.NamespaceIndex(ns.Type)].CloneFlag;
+            plan.Syscall(SysNr.setns, $"joining {ns.Type} namespace {ns.Path}", fd, flag);
+        }
+
+        bool newUser = namespaces.Any(n => n.Type == "user" && string.IsNullOrEmpty(n.Path));
+        if (newUser)
+        {
+            plan.Syscall(SysNr.unshare, "creating the user namespace", Tables.Namespaces[0].CloneFlag);
+            plan.Report(SyncKind.UsernsReady, "asking for uid/gid mappings");
+            plan.WaitByte((byte)'M', "waiting for uid/gid mappings");
+            plan.Syscall(SysNr.setresgid, "becoming gid 0 in the user namespace", 0, 0, 0);
+            plan.Syscall(SysNr.setresuid, "becoming uid 0 in the user namespace", 0, 0, 0);
+        }
+        int rest = 0;
+        var restNames = new List<string>();
+        foreach (var ns in namespaces)
+        {
+            if (!string.IsNullOrEmpty(ns.Path) || ns.Type == "user") continue;
+            rest |= Tables.Namespaces[Tables.NamespaceIndex(ns.Type)].CloneFlag;
+            restNames.Add(ns.Type);
+        }
+        if (rest != 0) plan.Syscall(SysNr.unshare, $"creating namespaces ({string.Join(", ", restNames)})", rest);
+        if (l?.TimeOffsets is { Count: > 0 } offsets && restNames.Contains("time"))
+        {
+            var sb = new StringBuilder();
+            foreach (var (clock, off) in offsets)
+                sb.Append(clock).Append(' ').Append(off.Secs).Append(' ').Append(off.Nanosecs).Append('\n');
+            plan.WriteFile("/proc/self/timens_offsets", Encoding.ASCII.GetBytes(sb.ToString()), "writing time namespace offsets");
+        }
+        int clone = plan.Clone(CLONE_PARENT | Libc.SIGCHLD, 2, "starting the container's init process");
+        plan.Report(SyncKind.Pid, "reporting init's pid");
+        plan.Exit(0, "stage 1 exit");
+
+        // Stage 2: pid 1 of the container. Give init the sync socket at a known fd, exec runcs init.
+        int syncTarget = 3 + ExtraFds;
+        int stage2 = childFd == syncTarget
+            ? plan.Syscall(SysNr.fcntl, "passing the sync socket to init", childFd, Libc.F_SETFD, 0)
+            : plan.Syscall(SysNr.dup3, "passing the sync socket to init", childFd, syncTarget, 0);
+        plan.SetCloneTarget(clone, stage2);
+        byte** argv = plan.CStringArray(["runcs", "init"]);
+        byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}"]);
+        plan.ExecveAt(memfd, argv, envp, "executing runcs init from its sealed copy");
+
+        Step* steps = plan.Native;
+        int count = plan.Count;
+        RawSyscalls.Warmup();
+
+        // No GC may start while the clone happens: a GC suspending threads at the instant of the
+        // fork could leave the child's only thread parked on a suspension that never ends.
+        bool noGc = GC.TryStartNoGCRegion(16 << 20);
+        long pid;
+        try
+        {
+            pid = RawSyscalls.Invoke(SysNr.clone, Libc.SIGCHLD, 0, 0, 0, 0, 0);
+            if (pid == 0)
+            {
+                var kernel = new KernelSyscalls();
+                Sequencer.Run(ref kernel, steps, count, 0, 1, childFd);
+                RawSyscalls.Invoke(SysNr.exit_group, 127);
+            }
+        }
+        finally
+        {
+            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+        }
+        if (pid < 0) throw new RuncsException($"clone: {Libc.StrError((int)-pid)}");
+        Stage1Pid = (int)pid;
+        Libc.close(childFd);
+        _fdsToClose.Remove(childFd);
+
+        PlaceInCgroup(Stage1Pid);
+        Channel.SendRawByte((byte)'G');
+        ServeStage1(plan, newUser);
+    }
+
+    private void ServeStage1(LaunchPlan plan, bool newUser)
+    {
+        while (InitPid == 0)
+        {
+            var msg = Channel!.Receive() ?? throw new RuncsException(DescribeEarlyExit());
+            var h = msg.Header;
+            switch (h.Kind)
+            {
+                case SyncKind.SequencerError:
+                    throw new RuncsException($"{plan.Describe(h.Step)}: {Libc.StrError((int)h.Value)}");
+                case SyncKind.UsernsReady:
+                    WriteIdMappings(Stage1Pid);
+                    Channel.SendRawByte((byte)'M');
+                    break;
+                case SyncKind.Pid:
+                    InitPid = (int)h.Value;
+                    break;
+                default:
+                    throw new RuncsException($"sync protocol error: unexpected message {h.Kind} from stage {h.Stage}");
+            }
+        }
+        var st = Libc.Wait(Stage1Pid);
+        Stage1Pid = 0;
+        if (st is { } s && s != 0) throw new RuncsException($"stage 1 failed with status {Libc.ExitCode(s)}");
+    }
+
+    private string DescribeEarlyExit()
+    {
+        if (Stage1Pid > 0 && Libc.Wait(Stage1Pid) is { } s)
+        {
+            Stage1Pid = 0;
+            return $"container setup process exited unexpectedly (status {Libc.ExitCode(s)})";
+        }
+        return "container setup process exited unexpectedly";
+    }
+
+    private void WriteIdMappings(int pid)
+    {
+        var l = Config.Linux!;
+        static string Lines(List<IdMapping>? m) =>
+            m is null ? "" : string.Concat(m.Select(x => $"{x.ContainerID} {x.HostID} {x.Size}\n"));
+        try
+        {
+            if (l.GidMappings is { Count: > 0 }) File.WriteAllText($"/proc/{pid}/gid_map", Lines(l.GidMappings));
+            if (l.UidMappings is { Count: > 0 }) File.WriteAllText($"/proc/{pid}/uid_map", Lines(l.UidMappings));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuncsException($"writing uid/gid mappings of the user namespace: {e.Message}");
+        }
+    }
+
+    /// <summary>Sends init its instructions.</summary>
+    public void SendInstructions(InitInstructions ins)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(ins, RuncsJson.Default.InitInstructions);
+        Channel!.Send(SyncKind.Instructions, bytes);
+    }
+
+    /// <summary>Kills and reaps whatever was started (rollback after a failure).</summary>
+    public void KillAll()
+    {
+        if (Stage1Pid > 0) { Libc.kill(Stage1Pid, Libc.SIGKILL); Libc.Wait(Stage1Pid); Stage1Pid = 0; }
+        if (InitPid > 0) { Libc.kill(InitPid, Libc.SIGKILL); Libc.Wait(InitPid); }
+    }
+
+    public void Dispose()
+    {
+        foreach (var fd in _fdsToClose) Libc.close(fd);
+        _fdsToClose.Clear();
+        Channel?.Dispose();
+    }
+}
