@@ -195,9 +195,17 @@ public static class SchemaValidator
         }
     }
 
-    // The library's SchemaLocation for a subschema of items/additionalProperties/propertyNames carries
-    // one extra trailing segment; try the location as given, then without its last segment, and take
-    // the first that is a schema object holding the failing keyword.
+    // JsonSchema.Net 8.0.5 reports the SchemaLocation of a subschema under a single-schema applicator
+    // (items, additionalProperties, propertyNames, ...) with an extra segment repeating the parent's
+    // name: ".../properties/rlimits/items/rlimits/properties/type". Try the location with those echoes
+    // removed, then as given, then without its last segment; take the first candidate that is a schema
+    // object holding the failing keyword. If none is, the caller falls back to the library's message.
+    private static readonly HashSet<string> SingleSchemaApplicators = new(StringComparer.Ordinal)
+    {
+        "items", "additionalItems", "additionalProperties", "propertyNames", "contains", "not",
+        "if", "then", "else", "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+    };
+
     private static JsonElement? SchemaObject(LoadedSchemas schemas, Uri location, string keyword)
     {
         var text = location.OriginalString;
@@ -205,15 +213,29 @@ public static class SchemaValidator
         var document = hash < 0 ? text : text[..hash];
         var fragment = hash < 0 ? "" : Uri.UnescapeDataString(text[(hash + 1)..]);
         if (!schemas.Raw.TryGetValue(document, out var root)) return null;
-        for (var attempt = 0; attempt < 2; attempt++)
+
+        var tokens = fragment.Length == 0 ? [] : fragment[1..].Split('/').ToList();
+        var normalized = new List<string>(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++)
         {
-            if (Resolve(root, fragment) is { ValueKind: JsonValueKind.Object } candidate && candidate.TryGetProperty(keyword, out _))
-                return candidate;
-            var slash = fragment.LastIndexOf('/');
-            if (slash < 0) break;
-            fragment = fragment[..slash];
+            if (i >= 2 && SingleSchemaApplicators.Contains(tokens[i - 1]) && tokens[i] == tokens[i - 2]) continue;
+            normalized.Add(tokens[i]);
+        }
+        var candidates = new[]
+        {
+            Join(normalized),
+            fragment,
+            tokens.Count > 0 ? Join(tokens.GetRange(0, tokens.Count - 1)) : null,
+        };
+        foreach (var candidate in candidates)
+        {
+            if (candidate is null) continue;
+            if (Resolve(root, candidate) is { ValueKind: JsonValueKind.Object } schema && schema.TryGetProperty(keyword, out _))
+                return schema;
         }
         return null;
+
+        static string Join(List<string> parts) => parts.Count == 0 ? "" : "/" + string.Join('/', parts);
     }
 
     private static JsonElement? Resolve(JsonElement root, string pointer)
