@@ -18,7 +18,10 @@ public static class Log
     private static LogLevel _min = LogLevel.Info;
     private static Stream? _stream;
 
-    public static bool ToStderr => _path is null or "" or "/dev/stderr";
+    public static bool ToStderr => Sink is null && _path is null or "" or "/dev/stderr";
+
+    /// <summary>Where `runcs init` sends its lines (the sync socket, later its log fd) instead of stdio.</summary>
+    public static Action<string>? Sink { get; set; }
     public static bool DebugEnabled => _min == LogLevel.Debug;
     public static bool Json => _json;
     public static string? Path => _path;
@@ -71,6 +74,11 @@ public static class Log
     {
         if (level < _min) return;
         var line = Format(level, msg, DateTime.UtcNow, _json);
+        if (Sink is { } sink)
+        {
+            try { sink(line); } catch (Exception e) when (e is IOException or RuncsException) { }
+            return;
+        }
         try
         {
             if (ToStderr)

@@ -3,11 +3,6 @@ using Runcs.Cli;
 namespace Runcs.Containers;
 
 // Commands whose implementation has not landed yet: each says so and exits 1 (never a silent success).
-public static class CreateCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("create"); }
-public static class StartCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("start"); }
-public static class RunCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("run"); }
-public static class KillCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("kill"); }
-public static class DeleteCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("delete"); }
 public static class ExecCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("exec"); }
 public static class EventsCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("events"); }
 public static class PsCommand { public static int Run(Invocation inv) => throw new NotImplementedCommandException("ps"); }

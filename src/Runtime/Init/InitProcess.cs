@@ -1,11 +1,118 @@
+using System.Text;
+using System.Text.Json;
+using Runcs.Hooks;
+using Runcs.Linux;
+using Runcs.Processes;
+using Runcs.State;
+
 namespace Runcs.Init;
 
-/// <summary>`runcs init`: the container's init, started by runcs itself from a sealed memfd copy.</summary>
+/// <summary>
+/// `runcs init`: the container's pid 1 until it execs the user's process. Started by runcs
+/// itself from a sealed memfd copy, inside the container's namespaces. Reads its instructions
+/// from the sync socket, builds the rootfs, asks the parent to run the runtime-namespace hooks,
+/// runs createContainer hooks, enters the root, reports ready, waits on exec.fifo for `start`,
+/// runs startContainer hooks and finalizes into execve. Never writes to its stdio (the
+/// container's): errors go to the parent, or after `create` returned, to the --log file.
+/// </summary>
 public static class InitProcess
 {
     public static int Run(string[] argv)
     {
-        Console.Error.WriteLine("runcs: init must only be started by runcs itself");
-        return 1;
+        if (Environment.GetEnvironmentVariable(InitLauncher.SyncFdEnv) is not { } fdText || !int.TryParse(fdText, out int fd))
+        {
+            Console.Error.WriteLine("runcs: init must only be started by runcs itself");
+            return 1;
+        }
+        var ch = new SyncChannel(fd);
+        bool ready = false;
+        try
+        {
+            var msg = ch.Receive();
+            if (msg is null || msg.Value.Header.Kind != SyncKind.Instructions) return 1;
+            var ins = JsonSerializer.Deserialize(msg.Value.Payload, RuncsJson.Default.InitInstructions)
+                ?? throw new RuncsException("empty init instructions");
+            Log.Configure(ins.LogPath, ins.LogJson, ins.Debug);
+            Log.Sink = line => ch.SendText(SyncKind.InitLog, line);
+            RawSyscalls.Invoke(SysNr.umask, 0);
+            if (ins.Config.Process?.OomScoreAdj is { } oom)
+                WriteProc("/proc/self/oom_score_adj", oom.ToString(System.Globalization.CultureInfo.InvariantCulture), "setting oom_score_adj");
+
+            var fs = new Rootfs(LinuxSyscalls.Instance, ins);
+            fs.Prepare();
+            int rootFd = fs.OpenRoot();
+            fs.MountAll(rootFd);
+            fs.SetupDevices(rootFd);
+            if (ins.Config.Process is { } proc)
+                LinuxSyscalls.Instance.Close(fs.EnsureInRoot(rootFd, proc.Cwd, false, $"creating cwd {proc.Cwd}"));
+            LinuxSyscalls.Instance.Close(rootFd);
+            fs.SetNames();
+
+            // prestart and createRuntime hooks run in the runtime's namespaces: the parent runs them.
+            ch.Send(SyncKind.HookRequest);
+            var done = ch.Receive() ?? throw new RuncsException("the runtime went away while running hooks");
+            if (done.Header.Kind != SyncKind.HookDone) throw new RuncsException("sync protocol error while waiting for hooks");
+            if (done.Payload.Length > 0) return 1; // the parent reports the hook failure itself
+
+            var state = new OciState
+            {
+                Id = ins.Id, Pid = ins.HostPid, Status = Status.Creating, Bundle = ins.Bundle, Rootfs = ins.Rootfs,
+                Created = ins.Created, Annotations = ins.Config.Annotations, Owner = "",
+            };
+            HookRunner.RunAll("createContainer", ins.Config.Hooks?.CreateContainer, state);
+
+            int fifo = Libc.open(ins.FifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0);
+            if (fifo < 0) throw new RuncsException($"opening {ins.FifoPath}: {Libc.LastError()}");
+            int logFd = -1;
+            if (!string.IsNullOrEmpty(ins.LogPath) && ins.LogPath != "/dev/stderr")
+                logFd = Libc.open(ins.LogPath, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1A0);
+
+            fs.EnterRoot();
+            fs.FinishInRoot();
+            var fin = new Finalizer(ins);
+            fin.Prepare();
+
+            ch.Send(SyncKind.Ready);
+            ready = true;
+            Log.Sink = line => WriteFd(logFd, line);
+            ch.Dispose();
+
+            // Blocks until `runcs start` opens the fifo for reading.
+            int w = Libc.open($"/proc/self/fd/{fifo}", Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
+            if (w < 0) throw new RuncsException($"opening exec fifo: {Libc.LastError()}");
+            WriteFd(w, "0");
+            Libc.close(w);
+            Libc.close(fifo);
+
+            state.Status = Status.Running;
+            HookRunner.RunAll("startContainer", ins.Config.Hooks?.StartContainer, state);
+            fin.Run();
+            return 1;
+        }
+        catch (Exception e)
+        {
+            var text = e is RuncsException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            text = text.Replace('\n', ' ');
+            try
+            {
+                if (!ready) ch.SendText(SyncKind.InitError, text);
+                else Log.Error(text);
+            }
+            catch (Exception) { }
+            return 1;
+        }
+    }
+
+    private static void WriteProc(string path, string value, string what)
+    {
+        try { File.WriteAllText(path, value); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new RuncsException($"{what}: {e.Message}"); }
+    }
+
+    private static unsafe void WriteFd(int fd, string text)
+    {
+        if (fd < 0) return;
+        var b = Encoding.UTF8.GetBytes(text);
+        fixed (byte* p = b) Libc.write(fd, p, b.Length);
     }
 }

@@ -345,7 +345,7 @@ public sealed class Rootfs
         all.AddRange(configured);
         foreach (var d in all) CreateDevice(rootFd, d);
         if (!devSetup) return;
-        foreach (var (target, link) in new[] { ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"), ("/proc/self/fd/2", "stderr"), ("/proc/kcore", "core") })
+        foreach (var (target, link) in new[] { ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"), ("/proc/self/fd/2", "stderr") })
         {
             int dev = EnsureInRoot(rootFd, "/dev", false, "creating /dev symlinks");
             try

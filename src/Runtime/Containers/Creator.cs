@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text;
+using Runcs.Hooks;
+using Runcs.Init;
+using Runcs.Linux;
+using Runcs.Processes;
+using Runcs.Spec;
+using Runcs.State;
+
+namespace Runcs.Containers;
+
+/// <summary>Options of `create` (and of `run`, which creates first).</summary>
+public sealed class CreateOptions
+{
+    public required string Id { get; init; }
+    public string Bundle { get; init; } = ".";
+    public string? PidFile { get; init; }
+    public string? ConsoleSocket { get; init; }
+    public bool NoPivot { get; init; }
+    public bool NoNewKeyring { get; init; }
+    public int PreserveFds { get; init; }
+}
+
+/// <summary>
+/// Creates a container: validate, claim the id, start init through the process model, serve
+/// it until it is ready, record state. Any failure rolls back everything created so far
+/// (processes killed and reaped, cgroups removed, state directory removed).
+/// </summary>
+public static class Creator
+{
+    public static (StoredState State, int InitPid) Create(Cli.GlobalOptions g, CreateOptions o)
+    {
+        StateStore.ValidateId(o.Id);
+        if (o.PreserveFds < 0) throw new RuncsException($"invalid --preserve-fds {o.PreserveFds}: must not be negative");
+        var loaded = ConfigLoader.LoadBundle(o.Bundle, forCreate: true);
+        var config = loaded.Config;
+        if (config.Process!.Terminal && string.IsNullOrEmpty(o.ConsoleSocket))
+            throw new RuncsException("process.terminal is true but no --console-socket was given (terminals without a console socket are not supported by runcs yet)");
+        if (!string.IsNullOrEmpty(o.ConsoleSocket))
+            throw new RuncsException("--console-socket is not supported by runcs yet");
+        if (config.Linux?.Seccomp is not null)
+            throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to run the container without it");
+
+        var store = new StateStore(g.Root);
+        var dir = store.ClaimDir(o.Id);
+        InitLauncher? launcher = null;
+        var state = new StoredState
+        {
+            Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config,
+            Created = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            Owner = "root", Annotations = config.Annotations,
+        };
+        try
+        {
+            using var lk = store.Lock(o.Id);
+            store.Save(state); // from here on, `delete --force` can clean up whatever a crash leaves
+            var fifo = Path.Combine(dir, StateStore.FifoName);
+            if (Libc.mkfifo(fifo, 0x180) != 0) throw new RuncsException($"creating {fifo}: {Libc.LastError()}");
+
+            int listenFds = 0;
+            if (Environment.GetEnvironmentVariable("LISTEN_FDS") is { } lf && int.TryParse(lf, out var n) && n > 0) listenFds = n;
+            int extra = listenFds + o.PreserveFds;
+            var env = new List<string>(config.Process.Env ?? []);
+            if (listenFds > 0)
+            {
+                env.RemoveAll(e => e.StartsWith("LISTEN_FDS=", StringComparison.Ordinal) || e.StartsWith("LISTEN_PID=", StringComparison.Ordinal));
+                env.Add($"LISTEN_FDS={listenFds}");
+                env.Add("LISTEN_PID=1");
+            }
+
+            launcher = new InitLauncher
+            {
+                Config = config,
+                ExtraFds = extra,
+                PlaceInCgroup = _ => { },
+            };
+            launcher.Launch();
+            int pid = launcher.InitPid;
+            state.Pid = pid;
+            state.PidStartTime = ProcessInfo.StartTime(pid) ?? throw new RuncsException("container init exited during create");
+            state.NamespacePaths = NamespacePaths(config, pid);
+            store.Save(state);
+            if (config.Process.ExecCpuAffinity?.Initial is { Length: > 0 } initial) Finalizer.SetAffinity(pid, initial);
+
+            var newNs = (config.Linux?.Namespaces ?? []).Where(x => string.IsNullOrEmpty(x.Path)).Select(x => x.Type).ToList();
+            launcher.SendInstructions(new InitInstructions
+            {
+                Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config, FifoPath = fifo,
+                NoPivot = o.NoPivot, NoNewKeyring = o.NoNewKeyring, ExtraFds = extra, LogPath = g.Log, LogJson = g.LogFormat == "json",
+                Debug = g.Debug, HostPid = pid, CgroupPaths = state.CgroupPaths, NewNamespaces = newNs, Env = env, Created = state.Created,
+            });
+            ServeInit(launcher, state, config);
+            if (o.PidFile is { Length: > 0 } pf) WritePidFile(pf, pid);
+            var result = (state, pid);
+            launcher.Dispose();
+            launcher = null;
+            return result;
+        }
+        catch
+        {
+            launcher?.KillAll();
+            launcher?.Dispose();
+            try { store.RemoveDir(o.Id); } catch (RuncsException e) { Log.Warn(e.Message); }
+            throw;
+        }
+    }
+
+    /// <summary>Serves init until it reports ready: forwards its log lines, runs the runtime-namespace hooks.</summary>
+    private static void ServeInit(InitLauncher launcher, StoredState state, Config config)
+    {
+        var ch = launcher.Channel!;
+        while (true)
+        {
+            var msg = ch.Receive();
+            if (msg is null)
+            {
+                var st = Libc.Wait(launcher.InitPid);
+                throw new RuncsException(st is { } s ? $"container init exited during create (status {Libc.ExitCode(s)})" : "container init exited during create");
+            }
+            var (h, payload) = msg.Value;
+            switch (h.Kind)
+            {
+                case SyncKind.InitLog:
+                    Log.WriteRaw(Encoding.UTF8.GetString(payload));
+                    break;
+                case SyncKind.InitError:
+                    throw new RuncsException(Encoding.UTF8.GetString(payload));
+                case SyncKind.SequencerError:
+                    throw new RuncsException($"starting init: {Libc.StrError((int)h.Value)}");
+                case SyncKind.HookRequest:
+                    try
+                    {
+                        var oci = StatusDeriver.ToOci(state, Status.Creating);
+                        HookRunner.RunAll("prestart", config.Hooks?.Prestart, oci);
+                        HookRunner.RunAll("createRuntime", config.Hooks?.CreateRuntime, oci);
+                        ch.Send(SyncKind.HookDone);
+                    }
+                    catch (RuncsException)
+                    {
+                        ch.Send(SyncKind.HookDone, "failed"u8);
+                        throw;
+                    }
+                    break;
+                case SyncKind.Ready:
+                    return;
+                default:
+                    throw new RuncsException($"sync protocol error: unexpected message {h.Kind} from init");
+            }
+        }
+    }
+
+    private static Dictionary<string, string> NamespacePaths(Config c, int pid)
+    {
+        var d = new Dictionary<string, string>();
+        foreach (var (type, _, proc) in Tables.Namespaces)
+            d[type] = $"/proc/{pid}/ns/{proc}";
+        return d;
+    }
+
+    /// <summary>Writes the pid file atomically (temp file + rename), as runc does.</summary>
+    public static void WritePidFile(string path, int pid)
+    {
+        var full = Path.GetFullPath(path);
+        var tmp = Path.Combine(Path.GetDirectoryName(full) ?? "/", "." + Path.GetFileName(full) + ".tmp" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            File.WriteAllText(tmp, pid.ToString(CultureInfo.InvariantCulture));
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(tmp); } catch (Exception) { }
+            throw new RuncsException($"writing pid file {path}: {e.Message}");
+        }
+    }
+}
