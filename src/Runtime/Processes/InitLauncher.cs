@@ -99,10 +99,26 @@ public sealed unsafe class InitLauncher : IDisposable
         byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}"]);
         plan.ExecveAt(memfd, argv, envp, "executing runcs init from its sealed copy");
 
+        long pid = CloneSequencer(plan, childFd);
+        if (pid < 0) throw new RuncsException($"clone: {Libc.StrError((int)-pid)}");
+        Stage1Pid = (int)pid;
+        Libc.close(childFd);
+        _fdsToClose.Remove(childFd);
+
+        PlaceInCgroup(Stage1Pid);
+        Channel.SendRawByte((byte)'G');
+        ServeStage1(plan, newUser);
+    }
+
+    /// <summary>
+    /// Raw clone(); the child runs the restricted sequencer over the plan as stage 1 and never
+    /// returns. Returns the child's pid (or -errno) in the parent.
+    /// </summary>
+    internal static long CloneSequencer(LaunchPlan plan, int childFd)
+    {
         Step* steps = plan.Native;
         int count = plan.Count;
         RawSyscalls.Warmup();
-
         // No GC may start while the clone happens: a GC suspending threads at the instant of the
         // fork could leave the child's only thread parked on a suspension that never ends.
         bool noGc = GC.TryStartNoGCRegion(16 << 20);
@@ -121,14 +137,7 @@ public sealed unsafe class InitLauncher : IDisposable
         {
             if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         }
-        if (pid < 0) throw new RuncsException($"clone: {Libc.StrError((int)-pid)}");
-        Stage1Pid = (int)pid;
-        Libc.close(childFd);
-        _fdsToClose.Remove(childFd);
-
-        PlaceInCgroup(Stage1Pid);
-        Channel.SendRawByte((byte)'G');
-        ServeStage1(plan, newUser);
+        return pid;
     }
 
     private void ServeStage1(LaunchPlan plan, bool newUser)
