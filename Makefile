@@ -11,7 +11,11 @@ all: build
 
 build: bin/runcs
 
-bin/runcs: $(SOURCES)
+# out/.commit changes when HEAD does, so --version always names the commit the binary was built from.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+$(shell mkdir -p out; [ "$$(cat out/.commit 2>/dev/null)" = "$(COMMIT)" ] || echo "$(COMMIT)" > out/.commit)
+
+bin/runcs: $(SOURCES) out/.commit
 	$(DOTNET) publish src/Runtime/Runtime.csproj -c $(CONFIG) -o out/publish -nologo -v:q
 	mkdir -p bin && cp out/publish/runcs bin/runcs.tmp && mv -f bin/runcs.tmp bin/runcs
 

@@ -34,27 +34,31 @@ public static class ListCommand
         }
         if (format == "json")
         {
-            Console.Out.Write(JsonSerializer.Serialize(rows, RuncsJson.Default.ListListEntry) + "\n");
+            // runc 1.1 marshals its nil slice: an empty list is "null", not "[]".
+            Console.Out.Write((rows.Count == 0 ? "null" : JsonSerializer.Serialize(rows, RuncsJson.Default.ListListEntry)) + "\n");
             return 0;
         }
         Console.Out.Write(Table(rows));
         return 0;
     }
 
-    /// <summary>runc's tabwriter layout: columns padded to the widest cell plus one space.</summary>
+    /// <summary>
+    /// runc's layout (Go tabwriter, minwidth 12, padding 3): every column but the last is as wide as
+    /// its widest cell plus three spaces, and at least 12.
+    /// </summary>
     public static string Table(IReadOnlyList<ListEntry> rows)
     {
         var cells = new List<string[]> { new[] { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };
         foreach (var r in rows)
             cells.Add([r.Id, r.Pid.ToString(CultureInfo.InvariantCulture), r.Status, r.Bundle, r.Created, r.Owner]);
         var widths = new int[6];
-        foreach (var c in cells) for (int i = 0; i < 6; i++) widths[i] = Math.Max(widths[i], c[i].Length);
+        foreach (var c in cells) for (int i = 0; i < 6; i++) widths[i] = Math.Max(widths[i], Math.Max(12, c[i].Length + 3));
         var sb = new StringBuilder();
         foreach (var c in cells)
         {
             for (int i = 0; i < 6; i++)
             {
-                if (i < 5) sb.Append(c[i].PadRight(widths[i] + 1)); else sb.Append(c[i]);
+                if (i < 5) sb.Append(c[i].PadRight(widths[i])); else sb.Append(c[i]);
             }
             sb.Append('\n');
         }

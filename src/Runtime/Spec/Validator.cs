@@ -173,13 +173,14 @@ public static class Validator
             foreach (var k in sys.Keys)
             {
                 var key = k.Replace('/', '.');
+                var kptr = "/linux/sysctl/" + k.Replace("~", "~0").Replace("/", "~1");
                 if ((key.StartsWith("net.", StringComparison.Ordinal)) && !nsTypes.Contains("network"))
-                    throw new ConfigException("/linux/sysctl/" + k.Replace("~", "~0").Replace("/", "~1"), $"sysctl \"{k}\" needs a new network namespace");
+                    throw new ConfigException(kptr, $"sysctl \"{k}\" needs a new network namespace");
                 if ((key.StartsWith("kernel.msg", StringComparison.Ordinal) || key.StartsWith("kernel.sem", StringComparison.Ordinal) ||
                      key.StartsWith("kernel.shm", StringComparison.Ordinal) || key.StartsWith("fs.mqueue.", StringComparison.Ordinal)) && !nsTypes.Contains("ipc"))
-                    throw new ConfigException("/linux/sysctl/" + k, $"sysctl \"{k}\" needs a new ipc namespace");
+                    throw new ConfigException(kptr, $"sysctl \"{k}\" needs a new ipc namespace");
                 if ((key is "kernel.hostname" or "kernel.domainname") && !nsTypes.Contains("uts"))
-                    throw new ConfigException("/linux/sysctl/" + k, $"sysctl \"{k}\" needs a new uts namespace");
+                    throw new ConfigException(kptr, $"sysctl \"{k}\" needs a new uts namespace");
             }
         }
         if (l.Seccomp is { } sc)
