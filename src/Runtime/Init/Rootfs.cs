@@ -386,7 +386,7 @@ public sealed class Rootfs
             }
             uint type = d.Type switch { "b" => S_IFBLK, "p" => S_IFIFO, _ => S_IFCHR };
             int mode = (int)(type | (d.FileMode ?? 0x1B6) & 0xFFF);
-            ulong dev = d.Type == "p" ? 0 : Makedev(d.Major, d.Minor);
+            ulong dev = d.Type == "p" ? 0 : Makedev(d.Major ?? 0, d.Minor ?? 0);
             int r = _sys.MknodAt(parent, name, mode, dev);
             if (r == -17)
             {

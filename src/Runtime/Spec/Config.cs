@@ -175,8 +175,8 @@ public sealed class Device
 {
     [JsonPropertyName("type")] public string Type { get; set; } = "";
     [JsonPropertyName("path")] public string Path { get; set; } = "";
-    [JsonPropertyName("major")] public long Major { get; set; }
-    [JsonPropertyName("minor")] public long Minor { get; set; }
+    [JsonPropertyName("major")] public long? Major { get; set; }
+    [JsonPropertyName("minor")] public long? Minor { get; set; }
     [JsonPropertyName("fileMode")] public uint? FileMode { get; set; }
     [JsonPropertyName("uid")] public uint? Uid { get; set; }
     [JsonPropertyName("gid")] public uint? Gid { get; set; }

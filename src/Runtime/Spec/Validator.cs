@@ -66,6 +66,25 @@ public static class Validator
         if (!string.IsNullOrEmpty(c.Domainname) && !nsTypes.Contains("uts"))
             throw new ConfigException("/domainname", "setting the domainname requires a new uts namespace");
 
+        if (c.Hooks is { } hooks)
+        {
+            foreach (var (kind, list) in new[] { ("prestart", hooks.Prestart), ("createRuntime", hooks.CreateRuntime), ("createContainer", hooks.CreateContainer),
+                                                  ("startContainer", hooks.StartContainer), ("poststart", hooks.Poststart), ("poststop", hooks.Poststop) })
+            {
+                if (list is null) continue;
+                for (int i = 0; i < list.Count; i++)
+                {
+                    if (list[i].Path.Length == 0 || list[i].Path[0] != '/') throw new ConfigException($"/hooks/{kind}/{i}/path", $"hook path \"{list[i].Path}\" is not absolute");
+                    if (list[i].Timeout is <= 0) throw new ConfigException($"/hooks/{kind}/{i}/timeout", $"hook timeout {list[i].Timeout} must be positive");
+                }
+            }
+        }
+        CheckMappings(l?.UidMappings, "/linux/uidMappings");
+        CheckMappings(l?.GidMappings, "/linux/gidMappings");
+        if (l?.TimeOffsets is { } tos)
+            foreach (var (k, v) in tos)
+                if (v.Nanosecs >= 1_000_000_000) throw new ConfigException($"/linux/timeOffsets/{k}/nanosecs", $"nanosecs {v.Nanosecs} must be below 1000000000");
+
         if (c.Mounts is { } mounts)
         {
             for (int i = 0; i < mounts.Count; i++)
@@ -80,6 +99,18 @@ public static class Validator
 
         if (l is not null) ValidateLinux(l, nsTypes);
         return rootfs;
+    }
+
+    private static void CheckMappings(List<IdMapping>? maps, string ptr)
+    {
+        if (maps is null) return;
+        for (int i = 0; i < maps.Count; i++)
+        {
+            var m = maps[i];
+            if (m.Size == 0) throw new ConfigException($"{ptr}/{i}", "an id mapping needs a size above 0");
+            if ((ulong)m.ContainerID + m.Size > 1UL << 32 || (ulong)m.HostID + m.Size > 1UL << 32)
+                throw new ConfigException($"{ptr}/{i}", $"id mapping {m.ContainerID} {m.HostID} {m.Size} runs past 4294967295");
+        }
     }
 
     public static void ValidateProcess(Process p, string ptr, bool needArgs)
@@ -166,6 +197,7 @@ public static class Validator
                 var d = devs[i];
                 if (d.Type is not ("c" or "b" or "u" or "p")) throw new ConfigException($"/linux/devices/{i}/type", $"unknown device type \"{d.Type}\"");
                 if (d.Path.Length == 0 || d.Path[0] != '/') throw new ConfigException($"/linux/devices/{i}/path", $"device path \"{d.Path}\" is not absolute");
+                if (d.Type != "p" && (d.Major is null || d.Minor is null)) throw new ConfigException($"/linux/devices/{i}", $"device {d.Path} of type {d.Type} needs major and minor numbers");
             }
         }
         if (l.Sysctl is { } sys)
@@ -173,14 +205,25 @@ public static class Validator
             foreach (var k in sys.Keys)
             {
                 var key = k.Replace('/', '.');
-                var kptr = "/linux/sysctl/" + k.Replace("~", "~0").Replace("/", "~1");
-                if ((key.StartsWith("net.", StringComparison.Ordinal)) && !nsTypes.Contains("network"))
-                    throw new ConfigException(kptr, $"sysctl \"{k}\" needs a new network namespace");
-                if ((key.StartsWith("kernel.msg", StringComparison.Ordinal) || key.StartsWith("kernel.sem", StringComparison.Ordinal) ||
-                     key.StartsWith("kernel.shm", StringComparison.Ordinal) || key.StartsWith("fs.mqueue.", StringComparison.Ordinal)) && !nsTypes.Contains("ipc"))
-                    throw new ConfigException(kptr, $"sysctl \"{k}\" needs a new ipc namespace");
-                if ((key is "kernel.hostname" or "kernel.domainname") && !nsTypes.Contains("uts"))
-                    throw new ConfigException(kptr, $"sysctl \"{k}\" needs a new uts namespace");
+                var ptr = "/linux/sysctl/" + k.Replace("~", "~0").Replace("/", "~1");
+                // Only namespaced sysctls may be set, and only when the container has that namespace.
+                string? ns = key.StartsWith("net.", StringComparison.Ordinal) ? "network"
+                    : key is "kernel.msgmax" or "kernel.msgmnb" or "kernel.msgmni" or "kernel.sem" or "kernel.shmall" or "kernel.shmmax"
+                        or "kernel.shmmni" or "kernel.shm_rmid_forced" || key.StartsWith("fs.mqueue.", StringComparison.Ordinal) ? "ipc"
+                    : key is "kernel.hostname" or "kernel.domainname" ? "uts"
+                    : null;
+                if (ns is null) throw new ConfigException(ptr, $"sysctl \"{k}\" is not in a separate kernel namespace; setting it would change the host");
+                if (!nsTypes.Contains(ns)) throw new ConfigException(ptr, $"sysctl \"{k}\" needs a new {ns} namespace");
+            }
+        }
+        if (l.Resources?.HugepageLimits is { } hp)
+        {
+            for (int i = 0; i < hp.Count; i++)
+            {
+                var ps = hp[i].PageSize;
+                ulong mult = ps.EndsWith("KB", StringComparison.Ordinal) ? 1UL << 10 : ps.EndsWith("MB", StringComparison.Ordinal) ? 1UL << 20 : ps.EndsWith("GB", StringComparison.Ordinal) ? 1UL << 30 : 0;
+                if (mult == 0 || !ulong.TryParse(ps[..^2], out var n) || n == 0 || !ulong.IsPow2(n * mult))
+                    throw new ConfigException($"/linux/resources/hugepageLimits/{i}/pageSize", $"\"{ps}\" is not a huge page size (a power of two with KB, MB or GB)");
             }
         }
         if (l.Seccomp is { } sc)

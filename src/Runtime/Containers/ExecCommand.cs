@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Runcs.Cli;
+using Runcs.Linux;
+using Runcs.Processes;
+using Runcs.Spec;
+using Runcs.State;
+
+namespace Runcs.Containers;
+
+/// <summary>
+/// `runcs exec [options] ID [COMMAND ARGS...]`: runs a new process in a running container, in all
+/// of its namespaces and its cgroup, with the container's capabilities and seccomp profile unless
+/// overridden. Foreground: waits and exits with the process's status; --detach returns at once.
+/// </summary>
+public static class ExecCommand
+{
+    private static readonly int[] Forwarded = [1, 2, 3, 10, 12, 15, 28];
+
+    public static int Run(Invocation inv)
+    {
+        var store = new StateStore(inv.Global.Root);
+        var id = inv.Args[0];
+        var s = store.Load(id);
+        var status = StatusDeriver.Derive(s, store.Dir(id));
+        if (status == Status.Stopped) throw new RuncsException($"cannot exec in a stopped container: {id}");
+        if (status == Status.Paused && !inv.Bool("ignore-paused")) throw new RuncsException($"cannot exec in a paused container: {id} (use --ignore-paused)");
+        if (status == Status.Created) throw new RuncsException($"cannot exec in a created container that has not been started: {id}");
+        var config = s.Config ?? throw new RuncsException($"state of container {id} has no config");
+
+        var p = BuildProcess(inv, config);
+        Validator.ValidateProcess(p, inv.Has("process") ? "" : "/process", needArgs: true);
+        if (p.Terminal || inv.Has("console-socket"))
+            throw new RuncsException("exec with a terminal (-t/--console-socket) is not supported by runcs yet");
+        if (!string.IsNullOrEmpty(p.ApparmorProfile)) throw new RuncsException($"apparmor profile {p.ApparmorProfile} requested, but AppArmor is not enabled on this host");
+        if (!string.IsNullOrEmpty(p.SelinuxLabel)) throw new RuncsException($"SELinux label {p.SelinuxLabel} requested, but SELinux is not enabled on this host");
+        if (config.Linux?.Seccomp is not null) throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to exec without it");
+
+        int preserve = inv.Int("preserve-fds", 0);
+        if (preserve < 0) throw new RuncsException($"invalid --preserve-fds {preserve}: must not be negative");
+        var nsList = new List<(string, string)>();
+        foreach (var ns in config.Linux?.Namespaces ?? [])
+            nsList.Add((ns.Type, $"/proc/{s.Pid}/ns/{Tables.Namespaces[Tables.NamespaceIndex(ns.Type)].ProcName}"));
+        var cgroupPaths = s.CgroupPaths;
+        using var launcher = new ExecLauncher
+        {
+            Process = p,
+            Namespaces = nsList,
+            Env = p.Env ?? [],
+            ExtraFds = preserve,
+            PlaceInCgroup = pid => JoinCgroups(cgroupPaths, pid),
+        };
+        // The init pid must still be the container's when its namespaces are opened.
+        if (ProcessInfo.StartTime(s.Pid) != s.PidStartTime) throw new RuncsException($"cannot exec in a stopped container: {id}");
+        try { launcher.Launch(); }
+        catch { launcher.KillAll(); throw; }
+        if (inv.Get("pid-file") is { Length: > 0 } pf) Creator.WritePidFile(pf, launcher.Pid);
+        if (inv.Bool("detach")) return 0;
+        int pid = launcher.Pid;
+        var regs = Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx => { ctx.Cancel = true; Libc.kill(pid, sig); })).ToList();
+        try { return launcher.Wait(); }
+        finally { foreach (var r in regs) r.Dispose(); }
+    }
+
+    /// <summary>Places a pid in every cgroup of the container (v1 controllers and the v2 hierarchy).</summary>
+    public static void JoinCgroups(Dictionary<string, string>? paths, int pid)
+    {
+        if (paths is null) return;
+        foreach (var dir in paths.Values.Distinct())
+        {
+            try { File.AppendAllText(Path.Combine(dir, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { throw new RuncsException($"joining cgroup {dir}: {e.Message}"); }
+        }
+    }
+
+    /// <summary>The process to run: --process JSON as is, else the container's process with the flags applied (as runc).</summary>
+    public static Process BuildProcess(Invocation inv, Config config)
+    {
+        if (inv.Get("process") is { } file)
+        {
+            byte[] bytes;
+            try { bytes = file == "-" ? ReadStdin() : File.ReadAllBytes(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new RuncsException($"reading process file {file}: {e.Message}"); }
+            Process? proc;
+            try { proc = JsonSerializer.Deserialize(bytes, RuncsJson.Default.Process); }
+            catch (JsonException e) { throw new ConfigException(ConfigLoader.PathToPointer(e.Path), $"process file {file}: {ConfigLoader.SyntaxMessage(e)}"); }
+            return proc ?? throw new RuncsException($"process file {file} is empty");
+        }
+        var bp = config.Process ?? new Process();
+        var p = new Process
+        {
+            Terminal = inv.Bool("tty"),
+            Args = inv.Args.Skip(1).ToList(),
+            Env = new List<string>(bp.Env ?? []),
+            Cwd = inv.Get("cwd") ?? bp.Cwd,
+            User = new User { Uid = bp.User.Uid, Gid = bp.User.Gid, Umask = bp.User.Umask, AdditionalGids = bp.User.AdditionalGids },
+            Capabilities = bp.Capabilities is { } c ? new Capabilities
+            {
+                Bounding = c.Bounding?.ToList(), Effective = c.Effective?.ToList(), Permitted = c.Permitted?.ToList(),
+                Inheritable = c.Inheritable?.ToList(), Ambient = c.Ambient?.ToList(),
+            } : null,
+            Rlimits = bp.Rlimits,
+            NoNewPrivileges = bp.NoNewPrivileges || inv.Bool("no-new-privs"),
+            ApparmorProfile = inv.Get("apparmor") ?? bp.ApparmorProfile,
+            SelinuxLabel = inv.Get("process-label") ?? bp.SelinuxLabel,
+            OomScoreAdj = bp.OomScoreAdj,
+        };
+        foreach (var e in inv.GetAll("env"))
+        {
+            int eq = e.IndexOf('=');
+            var key = eq > 0 ? e[..eq] : e;
+            p.Env.RemoveAll(x => x.StartsWith(key + "=", StringComparison.Ordinal));
+            p.Env.Add(e);
+        }
+        if (inv.Get("user") is { } u)
+        {
+            var parts = u.Split(':');
+            if (!uint.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) || parts.Length > 2)
+                throw new RuncsException($"invalid --user {u}: expected <uid>[:<gid>] (numeric)");
+            p.User.Uid = uid;
+            if (parts.Length == 2)
+            {
+                if (!uint.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var gid))
+                    throw new RuncsException($"invalid --user {u}: expected <uid>[:<gid>] (numeric)");
+                p.User.Gid = gid;
+            }
+        }
+        var gids = inv.GetAll("additional-gids");
+        if (gids.Count > 0)
+        {
+            p.User.AdditionalGids = new List<uint>();
+            foreach (var g in gids)
+                foreach (var part in g.Split(','))
+                    p.User.AdditionalGids.Add(uint.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var gv)
+                        ? gv : throw new RuncsException($"invalid --additional-gids {g}: expected numbers"));
+        }
+        foreach (var cap in inv.GetAll("cap"))
+        {
+            var name = cap.StartsWith("CAP_", StringComparison.Ordinal) ? cap : "CAP_" + cap.ToUpperInvariant();
+            p.Capabilities ??= new Capabilities();
+            foreach (var set in new[] { p.Capabilities.Bounding ??= [], p.Capabilities.Effective ??= [], p.Capabilities.Permitted ??= [], p.Capabilities.Ambient ??= [] })
+                if (!set.Contains(name)) set.Add(name);
+        }
+        return p;
+    }
+
+    private static byte[] ReadStdin()
+    {
+        using var ms = new MemoryStream();
+        Console.OpenStandardInput().CopyTo(ms);
+        return ms.ToArray();
+    }
+}
