@@ -197,6 +197,17 @@ internal sealed partial class CgroupManager : ICgroupManager
         }
     }
 
+    public void Join(int pid)
+    {
+        string p = pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var dir in AllDirs())
+        {
+            if (!_fs.DirExists(dir)) throw new RuncsException($"cannot join cgroup {dir}: it does not exist (is the container still running?)");
+            try { _fs.Write(Path.Combine(dir, "cgroup.procs"), p); }
+            catch (CgroupIoException e) { throw new RuncsException($"adding pid {pid} to cgroup {dir}: {e.Message}", e); }
+        }
+    }
+
     public bool Exists() => AllDirs().Any(_fs.DirExists);
 
     // ---------------------------------------------------------------- pids / signals

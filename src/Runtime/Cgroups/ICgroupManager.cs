@@ -24,6 +24,10 @@ public interface ICgroupManager
     /// <summary>Create (if needed) and move <paramref name="pid"/> into every directory (cgroup.procs).</summary>
     void Apply(int pid, Resources? resources = null);
 
+    /// <summary>`exec`: move <paramref name="pid"/> into the existing cgroup(s) without creating anything;
+    /// throws if the container's cgroup is gone.</summary>
+    void Join(int pid);
+
     /// <summary>Create-time write of every resource in <paramref name="resources"/>; device rules are always
     /// written (deny-all, the config's rules, runc's default allow list), even when the config has none.</summary>
     void Set(Resources? resources);

@@ -251,6 +251,28 @@ public class V2ManagerTests
     }
 
     [Test]
+    public void Join_writes_procs_only_and_refuses_a_missing_cgroup()
+    {
+        _m.Join(77);
+        Assert.That(W, Is.EqualTo(new[] { D + "cgroup.procs=77" }));
+        var gone = _h.Factory().ForContainer("zz", "never/created");
+        Assert.That(Assert.Throws<RuncsException>(() => gone.Join(1))!.Message, Does.Contain("does not exist"));
+        Assert.That(Directory.Exists(_h.P("runner/never")), Is.False);
+    }
+
+    [Test]
+    public void Oom_watcher_v2_counts_oom_kill_increases_of_memory_events()
+    {
+        using var w = _m.WatchOom();
+        Assert.That(w.Wait(0), Is.EqualTo(0));
+        File.WriteAllText(_h.P(D + "memory.events"), "low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n");
+        Assert.That(w.Wait(2000), Is.EqualTo(2));
+        File.WriteAllText(_h.P(D + "memory.events"), "low 0\nhigh 0\nmax 3\noom 2\noom_kill 3\n");
+        Assert.That(w.Wait(2000), Is.EqualTo(1));
+        Assert.That(_m.OomKillCount(), Is.EqualTo(3));
+    }
+
+    [Test]
     public void Real_world_configs_apply_on_the_fake_v2_host()
     {
         foreach (var file in Directory.GetFiles("/work/shared/real-world-configs", "*.json"))
