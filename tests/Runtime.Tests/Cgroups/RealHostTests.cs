@@ -125,6 +125,20 @@ public class RealHostTests
     }
 
     [Test]
+    public void Docker_device_rules_on_the_real_v1_devices_controller()
+    {
+        if (!_f.Layout.V1.ContainsKey("devices")) Assert.Ignore("no v1 devices controller");
+        var cfg = JsonSerializer.Deserialize(File.ReadAllText("/work/shared/real-world-configs/docker-run.json"), RuncsJson.Default.Config)!;
+        var m = Make("devs");
+        m.Create();
+        m.Set(cfg.Linux!.Resources);
+        var list = File.ReadAllLines(Path.Combine(m.Paths["devices"], "devices.list"));
+        TestContext.Out.WriteLine(string.Join("\n", list));
+        Assert.That(list, Does.Contain("c 1:3 rwm").And.Contain("c 136:* rwm").And.Contain("c *:* m").And.Not.Contain("a *:* rwm"));
+        Assert.That(list.Any(l => l.StartsWith("c 10:229")), Is.False, "fuse stays denied");
+    }
+
+    [Test]
     public void Kernel_memory_on_this_kernel_is_written_or_skipped_without_error()
     {
         var m = Make("kmem");
