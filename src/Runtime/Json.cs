@@ -21,6 +21,7 @@ namespace Runcs;
 [JsonSerializable(typeof(Features))]
 [JsonSerializable(typeof(Init.InitInstructions))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(List<int>))]
 internal sealed partial class RuncsJson : JsonSerializerContext
 {
     private static RuncsJson? _indented;

@@ -41,9 +41,13 @@ public static class Creator
         if (config.Linux?.Seccomp is not null)
             throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to run the container without it");
 
+        var cgroups = ContainerCgroups.Factory.ForContainer(o.Id, config.Linux?.CgroupsPath, g.SystemdCgroup);
+        var resources = config.Linux?.Resources;
+
         var store = new StateStore(g.Root);
         var dir = store.ClaimDir(o.Id);
         InitLauncher? launcher = null;
+        bool cgroupsCreated = false;
         var state = new StoredState
         {
             Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config,
@@ -72,7 +76,16 @@ public static class Creator
             {
                 Config = config,
                 ExtraFds = extra,
-                PlaceInCgroup = _ => { },
+                // Stage 1 waits while its cgroups are created, limited and joined: every process of
+                // the container starts inside them, under its device rules.
+                PlaceInCgroup = pid =>
+                {
+                    cgroupsCreated = true;
+                    state.CgroupPaths = cgroups.Paths;
+                    store.Save(state);
+                    cgroups.Apply(pid, resources);
+                    cgroups.Set(resources);
+                },
             };
             launcher.Launch();
             int pid = launcher.InitPid;
@@ -100,6 +113,10 @@ public static class Creator
         {
             launcher?.KillAll();
             launcher?.Dispose();
+            if (cgroupsCreated)
+            {
+                try { cgroups.Destroy(kill: true); } catch (RuncsException e) { Log.Warn(e.Message); }
+            }
             try { store.RemoveDir(o.Id); } catch (RuncsException e) { Log.Warn(e.Message); }
             throw;
         }

@@ -49,7 +49,7 @@ public static class ExecCommand
             Namespaces = nsList,
             Env = p.Env ?? [],
             ExtraFds = preserve,
-            PlaceInCgroup = pid => JoinCgroups(cgroupPaths, pid),
+            PlaceInCgroup = pid => { if (cgroupPaths is { Count: > 0 }) ContainerCgroups.Factory.FromPaths(cgroupPaths).Join(pid); },
         };
         // The init pid must still be the container's when its namespaces are opened.
         if (ProcessInfo.StartTime(s.Pid) != s.PidStartTime) throw new RuncsException($"cannot exec in a stopped container: {id}");
@@ -61,18 +61,6 @@ public static class ExecCommand
         var regs = Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx => { ctx.Cancel = true; Libc.kill(pid, sig); })).ToList();
         try { return launcher.Wait(); }
         finally { foreach (var r in regs) r.Dispose(); }
-    }
-
-    /// <summary>Places a pid in every cgroup of the container (v1 controllers and the v2 hierarchy).</summary>
-    public static void JoinCgroups(Dictionary<string, string>? paths, int pid)
-    {
-        if (paths is null) return;
-        foreach (var dir in paths.Values.Distinct())
-        {
-            try { File.AppendAllText(Path.Combine(dir, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture)); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            { throw new RuncsException($"joining cgroup {dir}: {e.Message}"); }
-        }
     }
 
     /// <summary>The process to run: --process JSON as is, else the container's process with the flags applied (as runc).</summary>

@@ -20,7 +20,12 @@ public static class KillCommand
             if (all) return 0;
             throw new RuncsException($"container not running: {id}");
         }
-        if (all) throw new RuncsException("kill --all needs the cgroup manager, which is not implemented in runcs yet");
+        if (all && s.CgroupPaths is { Count: > 0 } paths)
+        {
+            // Every process of the container, frozen while signalled so none can fork away.
+            ContainerCgroups.Factory.FromPaths(paths).SignalAll(sig);
+            return 0;
+        }
         Lifecycle.Signal(s, sig);
         return 0;
     }

@@ -89,6 +89,8 @@ public static unsafe class Lifecycle
     /// <summary>Removes a stopped container: poststop hooks (warnings only), cgroups, state directory.</summary>
     public static void Destroy(StateStore store, StoredState s)
     {
+        if (s.CgroupPaths is { Count: > 0 } paths)
+            ContainerCgroups.Factory.FromPaths(paths).Destroy(kill: true);
         HookRunner.RunAllWarnOnly("poststop", s.Config?.Hooks?.Poststop, StatusDeriver.ToOci(s, Status.Stopped));
         store.RemoveDir(s.Id);
     }
