@@ -9,18 +9,18 @@ namespace Runcs.Spec;
 /// </summary>
 public static class FeaturesInfo
 {
-    /// <summary>Hooks the lifecycle runs. Empty until the lifecycle lands.</summary>
-    public static readonly string[] Hooks = [];
+    /// <summary>Hooks the lifecycle runs.</summary>
+    public static readonly string[] Hooks = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
-    /// <summary>Namespace types create can set up. Empty until the lifecycle lands.</summary>
-    public static readonly string[] Namespaces = [];
+    /// <summary>Namespace types create can set up (new or joined by path).</summary>
+    public static readonly string[] Namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
 
-    /// <summary>Mount options the rootfs builder understands. Empty until the lifecycle lands.</summary>
-    public static readonly string[] MountOptions = [];
+    /// <summary>Mount options the rootfs builder carries out (idmap, ridmap and tmpcopyup are refused, so not listed).</summary>
+    public static string[] MountOptions => [.. Init.MountOptions.Known.Where(o => o is not ("idmap" or "ridmap"))];
 
     public static bool SeccompEnforced => false;
-    public static bool CgroupV1 => false;
-    public static bool CgroupV2 => false;
+    public static bool CgroupV1 => true;
+    public static bool CgroupV2 => true;
 
     public static Features Build() => new()
     {
