@@ -19,6 +19,8 @@ public sealed class CreateOptions
     public bool NoPivot { get; init; }
     public bool NoNewKeyring { get; init; }
     public int PreserveFds { get; init; }
+    /// <summary>An already connected console socket (run -t attaching the caller's terminal), or -1.</summary>
+    public int ConsoleFd { get; init; } = -1;
 }
 
 /// <summary>
@@ -34,10 +36,10 @@ public static class Creator
         if (o.PreserveFds < 0) throw new RuncsException($"invalid --preserve-fds {o.PreserveFds}: must not be negative");
         var loaded = ConfigLoader.LoadBundle(o.Bundle, forCreate: true);
         var config = loaded.Config;
-        if (config.Process!.Terminal && string.IsNullOrEmpty(o.ConsoleSocket))
-            throw new RuncsException("process.terminal is true but no --console-socket was given (terminals without a console socket are not supported by runcs yet)");
-        if (!string.IsNullOrEmpty(o.ConsoleSocket))
-            throw new RuncsException("--console-socket is not supported by runcs yet");
+        if (config.Process!.Terminal && string.IsNullOrEmpty(o.ConsoleSocket) && o.ConsoleFd < 0)
+            throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket (process.terminal is true: pass --console-socket)");
+        if (!config.Process.Terminal && !string.IsNullOrEmpty(o.ConsoleSocket))
+            throw new RuncsException("--console-socket is only valid when process.terminal is true");
         if (config.Linux?.Seccomp is not null)
             throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to run the container without it");
 
@@ -72,10 +74,13 @@ public static class Creator
                 env.Add("LISTEN_PID=1");
             }
 
+            int consoleFd = !config.Process.Terminal ? -1
+                : o.ConsoleFd >= 0 ? o.ConsoleFd : Terminal.Pty.ConnectConsoleSocket(o.ConsoleSocket!);
             launcher = new InitLauncher
             {
                 Config = config,
                 ExtraFds = extra,
+                ConsoleFd = consoleFd,
                 // Stage 1 waits while its cgroups are created, limited and joined: every process of
                 // the container starts inside them, under its device rules.
                 PlaceInCgroup = pid =>
@@ -101,6 +106,7 @@ public static class Creator
                 Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config, FifoPath = fifo,
                 NoPivot = o.NoPivot, NoNewKeyring = o.NoNewKeyring, ExtraFds = extra, LogPath = g.Log, LogJson = g.LogFormat == "json",
                 Debug = g.Debug, HostPid = pid, CgroupPaths = state.CgroupPaths, NewNamespaces = newNs, Env = env, Created = state.Created,
+                ConsoleSocketFd = launcher.ConsoleTarget,
             });
             ServeInit(launcher, state, config);
             if (o.PidFile is { Length: > 0 } pf) WritePidFile(pf, pid);

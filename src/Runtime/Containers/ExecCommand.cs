@@ -31,8 +31,10 @@ public static class ExecCommand
 
         var p = BuildProcess(inv, config);
         Validator.ValidateProcess(p, inv.Has("process") ? "" : "/process", needArgs: true);
-        if (p.Terminal || inv.Has("console-socket"))
-            throw new RuncsException("exec with a terminal (-t/--console-socket) is not supported by runcs yet");
+        if (!p.Terminal && inv.Has("console-socket")) throw new RuncsException("--console-socket is only valid with a terminal (-t or process.terminal)");
+        bool detach = inv.Bool("detach");
+        if (p.Terminal && detach && !inv.Has("console-socket"))
+            throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket");
         if (!string.IsNullOrEmpty(p.ApparmorProfile)) throw new RuncsException($"apparmor profile {p.ApparmorProfile} requested, but AppArmor is not enabled on this host");
         if (!string.IsNullOrEmpty(p.SelinuxLabel)) throw new RuncsException($"SELinux label {p.SelinuxLabel} requested, but SELinux is not enabled on this host");
         if (config.Linux?.Seccomp is not null) throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to exec without it");
@@ -43,24 +45,59 @@ public static class ExecCommand
         foreach (var ns in config.Linux?.Namespaces ?? [])
             nsList.Add((ns.Type, $"/proc/{s.Pid}/ns/{Tables.Namespaces[Tables.NamespaceIndex(ns.Type)].ProcName}"));
         var cgroupPaths = s.CgroupPaths;
+        int master = -1, slave = -1;
+        if (p.Terminal) (master, slave) = OpenContainerPty(s.Pid, p.ConsoleSize);
         using var launcher = new ExecLauncher
         {
             Process = p,
             Namespaces = nsList,
             Env = p.Env ?? [],
             ExtraFds = preserve,
+            ConsoleSlave = slave,
             PlaceInCgroup = pid => { if (cgroupPaths is { Count: > 0 }) ContainerCgroups.Factory.FromPaths(cgroupPaths).Join(pid); },
         };
         // The init pid must still be the container's when its namespaces are opened.
         if (ProcessInfo.StartTime(s.Pid) != s.PidStartTime) throw new RuncsException($"cannot exec in a stopped container: {id}");
         try { launcher.Launch(); }
         catch { launcher.KillAll(); throw; }
+        if (slave >= 0) Libc.close(slave);
+        Terminal.ConsoleProxy? proxy = null;
+        if (master >= 0)
+        {
+            if (inv.Get("console-socket") is { } sock)
+            {
+                int fd = Terminal.Pty.ConnectConsoleSocket(sock);
+                try { FdPassing.Send(fd, master, "/dev/ptmx"u8); }
+                finally { Libc.close(fd); Libc.close(master); }
+            }
+            else proxy = new Terminal.ConsoleProxy(master);
+        }
         if (inv.Get("pid-file") is { Length: > 0 } pf) Creator.WritePidFile(pf, launcher.Pid);
-        if (inv.Bool("detach")) return 0;
+        if (detach) return 0;
         int pid = launcher.Pid;
         var regs = Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx => { ctx.Cancel = true; Libc.kill(pid, sig); })).ToList();
         try { return launcher.Wait(); }
-        finally { foreach (var r in regs) r.Dispose(); }
+        finally
+        {
+            proxy?.Dispose();
+            foreach (var r in regs) r.Dispose();
+        }
+    }
+
+    /// <summary>A pty from the container's own devpts instance, reached through /proc/&lt;init&gt;/root without leaving it.</summary>
+    private static (int Master, int Slave) OpenContainerPty(int initPid, ConsoleSize? size)
+    {
+        int root = Libc.open($"/proc/{initPid}/root", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (root < 0) throw new RuncsException($"opening the container's root: {Libc.LastError()}");
+        try
+        {
+            int ptmx = Mounts.OpenAt2(root, "dev/ptmx", (ulong)(Libc.O_RDWR | Libc.O_NOCTTY | Libc.O_CLOEXEC), Mounts.RESOLVE_IN_ROOT | Mounts.RESOLVE_NO_MAGICLINKS);
+            if (ptmx < 0) throw new RuncsException($"opening the container's /dev/ptmx: {Libc.StrError(-ptmx)}");
+            var (master, slave, _) = Terminal.Pty.OpenPair(ptmx);
+            if (size is not null) Terminal.Pty.SetSize(slave, size.Height, size.Width);
+            return (master, slave);
+        }
+        finally { Libc.close(root); }
     }
 
     /// <summary>The process to run: --process JSON as is, else the container's process with the flags applied (as runc).</summary>

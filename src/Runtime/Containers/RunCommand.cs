@@ -18,8 +18,32 @@ public static class RunCommand
     {
         var o = CreateCommand.Options(inv);
         var store = new StateStore(inv.Global.Root);
-        var (state, pid) = Creator.Create(inv.Global, o);
         bool detach = inv.Bool("detach");
+        // Without a console socket, a foreground run with a terminal attaches the caller's tty:
+        // init sends the pty master to our end of this socketpair.
+        int[] pair = [-1, -1];
+        if (!detach && o.ConsoleSocket is null)
+        {
+            unsafe { fixed (int* p = pair) if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, p) != 0) throw new RuncsException($"socketpair: {Libc.LastError()}"); }
+            o = new CreateOptions
+            {
+                Id = o.Id, Bundle = o.Bundle, PidFile = o.PidFile, NoPivot = o.NoPivot, NoNewKeyring = o.NoNewKeyring,
+                PreserveFds = o.PreserveFds, ConsoleFd = pair[1],
+            };
+        }
+        var (state, pid) = Creator.Create(inv.Global, o);
+        Terminal.ConsoleProxy? proxy = null;
+        if (pair[0] >= 0)
+        {
+            Libc.close(pair[1]);
+            if (state.Config?.Process?.Terminal == true)
+            {
+                int master = FdPassing.Receive(pair[0], out _);
+                if (master < 0) throw new RuncsException("the container did not send its console");
+                proxy = new Terminal.ConsoleProxy(master);
+            }
+            Libc.close(pair[0]);
+        }
         var regs = new List<PosixSignalRegistration>();
         if (!detach)
             foreach (var sig in Forwarded)
@@ -38,6 +62,8 @@ public static class RunCommand
             }
             if (detach) return 0;
             int code = Libc.Wait(pid) is { } st ? Libc.ExitCode(st) : 0;
+            proxy?.Dispose();
+            proxy = null;
             if (!inv.Bool("keep"))
             {
                 try { DeleteCommand.Delete(store, o.Id, force: true); }
@@ -47,6 +73,7 @@ public static class RunCommand
         }
         finally
         {
+            proxy?.Dispose();
             foreach (var r in regs) r.Dispose();
         }
     }

@@ -24,6 +24,9 @@ public sealed unsafe class Finalizer
     private byte** _argv, _envp;
     private string _exe = "";
 
+    /// <summary>The pty slave that becomes stdio and controlling terminal, or -1.</summary>
+    public int ConsoleSlave { get; init; } = -1;
+
     public Finalizer(InitInstructions ins)
     {
         _ins = ins;
@@ -104,6 +107,11 @@ public sealed unsafe class Finalizer
     public void Run()
     {
         RawSyscalls.Invoke(SysNr.setsid);
+        if (ConsoleSlave >= 0)
+        {
+            Sys(RawSyscalls.Invoke(SysNr.ioctl, ConsoleSlave, Terminal.Pty.TIOCSCTTY, 0), "making the console the controlling terminal");
+            for (int fd = 0; fd <= 2; fd++) Sys(RawSyscalls.Invoke(SysNr.dup3, ConsoleSlave, fd, 0), $"connecting fd {fd} to the console");
+        }
         bool cwdDone = RawSyscalls.Invoke(SysNr.chdir, (long)Native(_p.Cwd)) == 0;
         ApplyRlimits();
         ApplyScheduling();

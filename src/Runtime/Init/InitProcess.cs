@@ -68,8 +68,9 @@ public static class InitProcess
                 logFd = Libc.open(ins.LogPath, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1A0);
 
             fs.EnterRoot();
+            int consoleSlave = ins.ConsoleSocketFd >= 0 ? SetupConsole(ins) : -1;
             fs.FinishInRoot();
-            var fin = new Finalizer(ins);
+            var fin = new Finalizer(ins) { ConsoleSlave = consoleSlave };
             fin.Prepare();
 
             ch.Send(SyncKind.Ready);
@@ -101,6 +102,36 @@ public static class InitProcess
             catch (Exception) { }
             return 1;
         }
+    }
+
+    /// <summary>
+    /// A pty from the container's own devpts: the master goes to the console socket, the slave
+    /// becomes /dev/console (bind) and, at finalize, the process's stdio and controlling tty.
+    /// </summary>
+    private static int SetupConsole(InitInstructions ins)
+    {
+        int ptmx = Libc.open("/dev/ptmx", Libc.O_RDWR | Libc.O_NOCTTY | Libc.O_CLOEXEC, 0);
+        if (ptmx < 0) throw new RuncsException($"opening /dev/ptmx for the console: {Libc.LastError()}");
+        var (master, slave, n) = Terminal.Pty.OpenPair(ptmx);
+        try
+        {
+            if (ins.Config.Process?.ConsoleSize is { } size) Terminal.Pty.SetSize(slave, size.Height, size.Width);
+            var pts = $"/dev/pts/{n}";
+            if (!File.Exists("/dev/console"))
+            {
+                try { File.WriteAllBytes("/dev/console", []); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new RuncsException($"creating /dev/console: {e.Message}"); }
+            }
+            if (Mounts.mount(pts, "/dev/console", null, Mounts.MS_BIND, null) != 0)
+                throw new RuncsException($"bind-mounting {pts} on /dev/console: {Libc.LastError()}");
+            FdPassing.Send(ins.ConsoleSocketFd, master, "/dev/ptmx"u8);
+        }
+        finally
+        {
+            Libc.close(master);
+            Libc.close(ins.ConsoleSocketFd);
+        }
+        return slave;
     }
 
     private static void WriteProc(string path, string value, string what)

@@ -30,5 +30,7 @@ public sealed class InitInstructions
     [JsonPropertyName("seccompProgram")] public byte[]? SeccompProgram { get; set; }
     [JsonPropertyName("seccompFlags")] public uint SeccompFlags { get; set; }
     [JsonPropertyName("env")] public List<string> Env { get; set; } = new();
+    /// <summary>Fd of the connected console socket (process.terminal), or -1.</summary>
+    [JsonPropertyName("consoleSocketFd")] public int ConsoleSocketFd { get; set; } = -1;
     [JsonPropertyName("created")] public string Created { get; set; } = "";
 }

@@ -22,6 +22,8 @@ public sealed unsafe class ExecLauncher : IDisposable
     public required List<string> Env { get; init; }
     public required Action<int> PlaceInCgroup { get; init; }
     public int ExtraFds { get; init; }
+    /// <summary>A pty slave from the container's devpts to become stdio and controlling tty, or -1.</summary>
+    public int ConsoleSlave { get; init; } = -1;
     public byte[]? SeccompProgram { get; init; }
     public uint SeccompFlags { get; init; }
 
@@ -92,6 +94,11 @@ public sealed unsafe class ExecLauncher : IDisposable
     {
         var p = Process;
         int first = plan.Syscall(SysNr.setsid, "creating a session", flags: StepFlags.IgnoreError);
+        if (ConsoleSlave >= 0)
+        {
+            plan.Syscall(SysNr.ioctl, "making the pty the controlling terminal", ConsoleSlave, Terminal.Pty.TIOCSCTTY, 0);
+            for (int fd = 0; fd <= 2; fd++) plan.Syscall(SysNr.dup3, $"connecting fd {fd} to the pty", ConsoleSlave, fd, 0);
+        }
         plan.Syscall(SysNr.chdir, $"chdir to cwd {p.Cwd}", (long)plan.CString(p.Cwd));
         foreach (var rl in p.Rlimits ?? [])
         {

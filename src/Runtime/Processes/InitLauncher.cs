@@ -28,6 +28,11 @@ public sealed unsafe class InitLauncher : IDisposable
     public required Action<int> PlaceInCgroup { get; init; }
     public required Config Config { get; init; }
     public int ExtraFds { get; init; }
+    /// <summary>A connected console socket for init (process.terminal), or -1.</summary>
+    public int ConsoleFd { get; init; } = -1;
+
+    /// <summary>Where init finds the console socket: right after the sync socket.</summary>
+    public int ConsoleTarget => ConsoleFd >= 0 ? 4 + ExtraFds : -1;
 
     /// <summary>Launches stages 1 and 2; returns when init's pid is known and stage 1 has exited.</summary>
     public void Launch()
@@ -38,7 +43,7 @@ public sealed unsafe class InitLauncher : IDisposable
         fixed (int* p = sv)
             if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, p) != 0)
                 throw new RuncsException($"creating the sync socket: {Libc.LastError()}");
-        int parentFd = sv[0], childFd = sv[1];
+        int parentFd = sv[0], childFd = MoveAbove(sv[1], 5 + ExtraFds);
         _fdsToClose.Add(childFd);
         Channel = new SyncChannel(parentFd);
 
@@ -90,10 +95,15 @@ public sealed unsafe class InitLauncher : IDisposable
         plan.Exit(0, "stage 1 exit");
 
         // Stage 2: pid 1 of the container. Give init the sync socket at a known fd, exec runcs init.
+        // Both sockets were moved above their targets, so neither dup3 can clobber the other.
         int syncTarget = 3 + ExtraFds;
-        int stage2 = childFd == syncTarget
-            ? plan.Syscall(SysNr.fcntl, "passing the sync socket to init", childFd, Libc.F_SETFD, 0)
-            : plan.Syscall(SysNr.dup3, "passing the sync socket to init", childFd, syncTarget, 0);
+        int stage2 = plan.Syscall(SysNr.dup3, "passing the sync socket to init", childFd, syncTarget, 0);
+        if (ConsoleFd >= 0)
+        {
+            int consoleFd = MoveAbove(ConsoleFd, 5 + ExtraFds);
+            _fdsToClose.Add(consoleFd);
+            plan.Syscall(SysNr.dup3, "passing the console socket to init", consoleFd, ConsoleTarget, 0);
+        }
         plan.SetCloneTarget(clone, stage2);
         byte** argv = plan.CStringArray(["runcs", "init"]);
         byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}"]);
@@ -108,6 +118,15 @@ public sealed unsafe class InitLauncher : IDisposable
         PlaceInCgroup(Stage1Pid);
         Channel.SendRawByte((byte)'G');
         ServeStage1(plan, newUser);
+    }
+
+    /// <summary>A close-on-exec duplicate of <paramref name="fd"/> numbered at least <paramref name="min"/>.</summary>
+    private static int MoveAbove(int fd, int min)
+    {
+        if (fd >= min) return fd;
+        int d = Libc.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, min);
+        if (d < 0) throw new RuncsException($"duplicating fd {fd}: {Libc.LastError()}");
+        return d;
     }
 
     /// <summary>
