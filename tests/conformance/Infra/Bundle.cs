@@ -38,6 +38,8 @@ public sealed class Bundle : IDisposable
     public Bundle(bool copyRootfs = false)
     {
         Dir = Directory.CreateTempSubdirectory("runcs-lc-").FullName;
+        // 0755: containers with a user namespace (mapped, unprivileged on the host) must reach the rootfs and state dirs.
+        File.SetUnixFileMode(Dir, (UnixFileMode)0x1ED);
         RuncsRoot = Path.Combine(Dir, "state-runcs");
         RuncRoot = Path.Combine(Dir, "state-runc");
         Directory.CreateDirectory(RuncsRoot);
