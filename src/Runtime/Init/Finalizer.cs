@@ -40,7 +40,27 @@ public sealed unsafe class Finalizer
         _exe = LookPath(args[0], _ins.Env, _p.Cwd);
         _path = Native(_exe);
         _argv = NativeArray(args);
-        _envp = NativeArray(_ins.Env);
+        _envp = NativeArray(WithHome(_ins.Env, _p.User.Uid));
+    }
+
+    /// <summary>
+    /// As runc: HOME is set from the container's /etc/passwd entry of the uid ("/" without one) when the
+    /// config's env has none. Called after pivot_root, so /etc/passwd is the container's.
+    /// </summary>
+    public static List<string> WithHome(List<string> env, uint uid)
+    {
+        if (env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) return env;
+        var home = "/";
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/passwd"))
+            {
+                var f = line.Split(':');
+                if (f.Length >= 6 && uint.TryParse(f[2], out var u) && u == uid && f[5].Length > 0) { home = f[5]; break; }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return [.. env, "HOME=" + home];
     }
 
     /// <summary>A cwd that exists but is not a directory fails at create (as runc), not after `start`.</summary>
