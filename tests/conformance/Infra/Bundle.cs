@@ -314,14 +314,20 @@ public sealed class Bundle : IDisposable
     private static string Unescape(string s) => System.Text.RegularExpressions.Regex.Replace(s, @"\\([0-7]{3})",
         m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString());
 
-    /// <summary>Processes whose root or cwd lies in the temp dir (containers on a copied rootfs).</summary>
-    private List<int> ProcessesInDir()
+    /// <summary>Processes whose root or cwd lies in the temp dir (containers on a copied rootfs), or whose command line names it.</summary>
+    public List<int> ProcessesInDir()
     {
         var list = new List<int>();
         var prefix = Dir.TrimEnd('/') + "/";
         foreach (var d in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(d), out var pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                // Hooks and helpers started from this test's scripts name the temp dir on their command line.
+                if (File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ').Contains(prefix, StringComparison.Ordinal)) { list.Add(pid); continue; }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             foreach (var link in new[] { "root", "cwd" })
             {
                 try
@@ -336,6 +342,12 @@ public sealed class Bundle : IDisposable
     }
 
     [DllImport("libc", SetLastError = true)] private static extern int kill(int pid, int sig);
+
+    /// <summary>SIGKILLs the processes of <see cref="ProcessesInDir"/> (this test's own hooks and containers), by pid.</summary>
+    public void KillProcessesInDir()
+    {
+        foreach (var p in ProcessesInDir()) kill(p, 9);
+    }
     [DllImport("libc", SetLastError = true)] private static extern int umount2(string target, int flags);
 
     public void Dispose()

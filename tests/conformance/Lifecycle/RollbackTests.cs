@@ -97,4 +97,34 @@ public class RollbackTests
         var r = b.RunContainer();
         LcAssert.FailedCleanly(b, r, before, "executable file not found");
     }
+
+    [Test]
+    public void Rollback_CreateKilledMidway_DeleteForceCleansUp()
+    {
+        // DESIGN.md "Errors and bad input": a kill -9 of the CLI mid-create leaves state that `delete --force` fully cleans.
+        using var b = new Bundle();
+        var marker = b.Path_("hook-started");
+        b.AddHook("createRuntime", b.Script("slow.sh", $"touch '{marker}'; exec /bin/sleep 30"));
+        b.Args("true");
+        b.SaveConfig();
+        var id = b.NewId();
+        var before = LcAssert.Take(b);
+        var psi = new System.Diagnostics.ProcessStartInfo(Env.Runcs, ["--root", b.RuncsRoot, "create", "--bundle", b.Dir, id])
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+        };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!File.Exists(marker) && Environment.TickCount64 < deadline) Thread.Sleep(20);
+        Assert.That(File.Exists(marker), "the createRuntime hook never started");
+        p.Kill();
+        p.WaitForExit();
+        b.KillProcessesInDir(); // the orphaned hook (its command line names this test's temp dir)
+        var d = Run.Exec(Env.Runcs, ["--root", b.RuncsRoot, "delete", "--force", id]);
+        Assert.That(d.ExitCode, Is.EqualTo(0), d.ToString());
+        Thread.Sleep(300);
+        var after = LcAssert.Take(b);
+        Assert.That(after.InitPids.Except(before.InitPids), Is.Empty, "runcs init left behind after delete --force");
+        Assert.That(after.StateEntries, Is.Empty, "state left behind after delete --force");
+    }
 }
