@@ -343,6 +343,9 @@ public sealed class Bundle : IDisposable
 
     [DllImport("libc", SetLastError = true)] private static extern int kill(int pid, int sig);
 
+    /// <summary>kill(2) of one pid.</summary>
+    public static int Kill(int pid, int sig) => kill(pid, sig);
+
     /// <summary>SIGKILLs the processes of <see cref="ProcessesInDir"/> (this test's own hooks and containers), by pid.</summary>
     public void KillProcessesInDir()
     {

@@ -127,6 +127,28 @@ public class LifecycleTests
     }
 
     [Test]
+    public void Runc_Run_ForwardsSignalsToPid1()
+    {
+        // runc `run`: signals received by the runtime are forwarded to the container's pid 1.
+        using var b = new Bundle();
+        b.Args("sh", "-c", "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.05; done");
+        b.SaveConfig();
+        var outFile = b.Path_("run.out");
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh",
+            ["-c", "exec \"$0\" \"$@\" > \"$OUT\" 2>&1 </dev/null", Env.Runcs, "--root", b.RuncsRoot, "run", "--bundle", b.Dir, b.NewId()])
+        { UseShellExecute = false };
+        psi.Environment["OUT"] = outFile;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!(File.Exists(outFile) && File.ReadAllText(outFile).Contains("ready")) && Environment.TickCount64 < deadline) Thread.Sleep(20);
+        Assert.That(File.ReadAllText(outFile), Does.Contain("ready"));
+        Assert.That(Bundle.Kill(p.Id, 15), Is.EqualTo(0));
+        if (!p.WaitForExit(10_000)) { p.Kill(); Assert.Fail("run did not exit after SIGTERM was forwarded"); }
+        Assert.That(File.ReadAllText(outFile), Is.EqualTo("ready\ngot-term\n"));
+        Assert.That(p.ExitCode, Is.EqualTo(5));
+    }
+
+    [Test]
     public void Runtime_Kill_StoppedContainer_Fails()
     {
         using var b = new Bundle();
