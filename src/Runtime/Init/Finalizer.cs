@@ -38,10 +38,62 @@ public sealed unsafe class Finalizer
     {
         var args = _p.Args ?? [];
         if (args.Count == 0) throw new RuncsException("process.args is empty");
+        CheckCwd(_p.Cwd);
+        CheckRlimits();
         _exe = LookPath(args[0], _ins.Env, _p.Cwd);
         _path = Native(_exe);
         _argv = NativeArray(args);
-        _envp = NativeArray(_ins.Env);
+        _envp = NativeArray(WithHome(_ins.Env, _p.User.Uid));
+    }
+
+    /// <summary>
+    /// As runc: HOME is set from the container's /etc/passwd entry of the uid ("/" without one) when the
+    /// config's env has none. Called after pivot_root, so /etc/passwd is the container's.
+    /// </summary>
+    public static List<string> WithHome(List<string> env, uint uid)
+    {
+        if (env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) return env;
+        var home = "/";
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/passwd"))
+            {
+                var f = line.Split(':');
+                if (f.Length >= 6 && uint.TryParse(f[2], out var u) && u == uid && f[5].Length > 0) { home = f[5]; break; }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return [.. env, "HOME=" + home];
+    }
+
+    /// <summary>A cwd that exists but is not a directory fails at create (as runc), not after `start`.</summary>
+    private static void CheckCwd(string cwd)
+    {
+        if (File.Exists(cwd) && !Directory.Exists(cwd))
+            throw new RuncsException($"chdir to cwd {cwd}: {Libc.StrError(20 /* ENOTDIR */)}");
+    }
+
+    /// <summary>
+    /// Raising a hard limit needs CAP_SYS_RESOURCE: find out at create (as runc does), not after `start`.
+    /// Only the hard limits above the current ones are raised here (harmless to init); the rest is applied at exec.
+    /// </summary>
+    private void CheckRlimits()
+    {
+        if (_p.Rlimits is null) return;
+        ulong* lim = stackalloc ulong[2];
+        ulong* old = stackalloc ulong[2];
+        foreach (var rl in _p.Rlimits)
+        {
+            int res = Tables.RlimitNumber(rl.Type);
+            if (RawSyscalls.Invoke(SysNr.prlimit64, 0, res, 0, (long)old) < 0 || rl.Hard <= old[1]) continue;
+            lim[0] = old[0]; lim[1] = rl.Hard;
+            long r = RawSyscalls.Invoke(SysNr.prlimit64, 0, res, (long)lim, 0);
+            if (r < 0)
+            {
+                var hint = -r == 1 ? $" (raising the hard limit above {old[1]} needs CAP_SYS_RESOURCE)" : "";
+                throw new RuncsException($"setting rlimit {rl.Type} to soft={rl.Soft} hard={rl.Hard}: {Libc.StrError((int)-r)}{hint}");
+            }
+        }
     }
 
     public static string LookPath(string name, List<string> env, string cwd)
