@@ -1,0 +1,208 @@
+using NUnit.Framework;
+
+namespace Runcs.Seccomp.Tests;
+
+/// <summary>Runs our program and libseccomp's (built as runc builds it) in the interpreter over
+/// generated seccomp_data and requires the same return value.</summary>
+public class DifferentialTests
+{
+    internal static readonly string ConfigDir = "/work/shared/real-world-configs";
+
+    private static bool Long => Environment.GetEnvironmentVariable("RUNCS_SECCOMP_LONG") == "1";
+
+    internal static readonly SeccompArch[] LittleEndianArches =
+    [
+        SeccompArch.X86_64, SeccompArch.X86, SeccompArch.X32, SeccompArch.Arm, SeccompArch.Aarch64,
+        SeccompArch.Riscv64, SeccompArch.Ppc64le, SeccompArch.Mipsel, SeccompArch.Mipsel64, SeccompArch.Mipsel64N32,
+    ];
+
+    internal static readonly ulong[] Boundaries =
+    [
+        0, 1, 2, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, 0x100000001, 0x8000000000000000,
+        0xffffffffffffffff, 0xfffffffffffffffe, 0x7fffffffffffffff, 0xffffffff00000000, 0x00000001ffffffff,
+    ];
+
+    /// <summary>Generates inputs around everything the profile mentions.</summary>
+    internal sealed class InputGen
+    {
+        private readonly Random _rng;
+        private readonly uint[] _nrs;
+        private readonly uint[] _arches;
+        private readonly ulong[] _vals;
+
+        public InputGen(SeccompProfile p, int seed)
+        {
+            _rng = new Random(seed);
+            var arches = new HashSet<SeccompArch> { SeccompArch.X86_64 };
+            foreach (var a in p.Architectures ?? []) if (ArchInfo.TryParse(a, out var x)) arches.Add(x);
+            var nrs = new HashSet<uint> { 0, 1, 0xffffffff, 0xfffffffe, 0x3fffffff, 0x40000000, 0x40000001, 0x7fffffff, 0x80000000, 0xbfffffff, 0xc0000000, 4000, 5000, 6000, 983042 };
+            foreach (var a in arches)
+            {
+                var info = ArchInfo.Get(a);
+                foreach (var sc in p.Syscalls ?? [])
+                    foreach (var n in sc.Names)
+                        if (SyscallTable.Resolve(a, n) is { } nr)
+                            for (var d = -2; d <= 2; d++) nrs.Add((uint)(nr + d));
+                foreach (var n in new[] { "socketcall", "ipc", "read", "write" })
+                    if (SyscallTable.Resolve(a, n) is { } nr) { nrs.Add((uint)nr); nrs.Add((uint)nr + 1); }
+                // beyond the largest known number of the arch (runc's -ENOSYS region)
+                var max = SyscallTable.Names.Select(n => SyscallTable.Resolve(a, n) ?? 0).Max();
+                for (var d = -1; d <= 3; d++) nrs.Add((uint)(max + d));
+                nrs.Add((uint)max + 100);
+            }
+            _nrs = nrs.ToArray();
+            var archVals = arches.Select(a => ArchInfo.Get(a).AuditArch).ToList();
+            archVals.AddRange([AuditArch.Aarch64, AuditArch.Arm, AuditArch.I386, AuditArch.X86_64, AuditArch.Riscv64, 0, 0xffffffff]);
+            _arches = archVals.Distinct().ToArray();
+            var vals = new HashSet<ulong>(Boundaries);
+            foreach (var sc in p.Syscalls ?? [])
+                foreach (var a in sc.Args ?? [])
+                    foreach (var v in new[] { a.Value, a.ValueTwo, a.Value & a.ValueTwo, a.ValueTwo | ~a.Value, a.ValueTwo ^ 1, a.ValueTwo ^ (1ul << 32) })
+                        for (var d = -1; d <= 1; d++) { vals.Add(v + (ulong)d); vals.Add(v ^ 0xffffffff00000000); }
+            for (var i = 0; i < 6; i++) vals.Add((ulong)(i + 100)); // socketcall sub-calls, small numbers
+            for (var i = 0; i < 25; i++) vals.Add((ulong)i);
+            _vals = vals.ToArray();
+        }
+
+        public SeccompData Next()
+        {
+            var d = new SeccompData
+            {
+                Nr = (int)(_rng.Next(20) == 0 ? (uint)_rng.NextInt64(0, 1L << 32) : _nrs[_rng.Next(_nrs.Length)]),
+                Arch = _rng.Next(8) == 0 ? _arches[_rng.Next(_arches.Length)] : _arches[_rng.Next(Math.Min(4, _arches.Length))],
+                InstructionPointer = (ulong)_rng.NextInt64(),
+            };
+            for (var i = 0; i < 6; i++)
+                d.Args[i] = _rng.Next(10) == 0 ? (ulong)_rng.NextInt64() ^ ((ulong)_rng.Next() << 40) : _vals[_rng.Next(_vals.Length)];
+            return d;
+        }
+    }
+
+    internal static SeccompProfile Load(string file) =>
+        SeccompTool.ParseProfile(File.ReadAllText(Path.Combine(ConfigDir, file)));
+
+    /// <summary>Compares on <paramref name="count"/> inputs; returns the number compared.</summary>
+    internal static int Compare(SeccompProfile p, int count, int seed, bool withStub, int optimize)
+    {
+        var ours = SeccompCompiler.Compile(p, SeccompArch.X86_64, new SeccompCompileOptions { EnosysForNewerSyscalls = withStub }).Instructions;
+        var theirs = LibSeccomp.Build(p, optimize);
+        BpfInterpreter.Validate(ours);
+        BpfInterpreter.Validate(theirs);
+        var gen = new InputGen(p, seed);
+        for (var i = 0; i < count; i++)
+        {
+            var d = gen.Next();
+            var want = (withStub ? LibSeccomp.RuncStub(p, d) : null) ?? BpfInterpreter.RunUnchecked(theirs, d).Value;
+            var got = BpfInterpreter.RunUnchecked(ours, d).Value;
+            if (want != got)
+                Assert.Fail($"input {i}: nr={d.Nr} (0x{(uint)d.Nr:x}) arch=0x{d.Arch:x} args=[{string.Join(",", Enumerable.Range(0, 6).Select(k => "0x" + d.Args[k].ToString("x")))}]: " +
+                            $"ours {Disassembler.ActionName(got)} libseccomp {Disassembler.ActionName(want)}");
+        }
+        return count;
+    }
+
+    [TestCase("docker-run.json", true)]
+    [TestCase("docker-run.json", false)]
+    [TestCase("podman-run.json", true)]
+    [TestCase("podman-run.json", false)]
+    public void RealProfile_100k_inputs(string file, bool runcEnosysStub)
+    {
+        var p = Load(file);
+        var n = Compare(p, 100_000, 42, runcEnosysStub, optimize: 2);
+        Assert.That(n, Is.GreaterThanOrEqualTo(100_000));
+    }
+
+    [TestCase("docker-run.json")]
+    [TestCase("podman-run.json")]
+    public void RealProfile_against_default_libseccomp_layout(string file)
+    {
+        Compare(Load(file), 20_000, 7, true, optimize: 1);
+    }
+
+    [Test]
+    public void RandomProfiles()
+    {
+        var perProfile = Long ? 100_000 : 1_500;
+        var compared = 0;
+        var refused = 0;
+        for (var seed = 1; seed <= 220; seed++)
+        {
+            var p = RandomProfile.Make(seed);
+            // libseccomp refusing (EEXIST for conflicting unconditional rules) must be mirrored by us
+            SockFilter[]? theirs = null;
+            try { theirs = LibSeccomp.Build(p, 1); } catch (InvalidOperationException) { }
+            if (theirs is null)
+            {
+                refused++;
+                Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(p, SeccompArch.X86_64), $"seed {seed}");
+                continue;
+            }
+            try
+            {
+                compared++;
+                Compare(p, perProfile, seed, withStub: seed % 2 == 0, optimize: seed % 3 == 0 ? 2 : 1);
+            }
+            catch (AssertionException e)
+            {
+                Assert.Fail($"seed {seed}: {e.Message}\n{RandomProfile.Describe(p)}");
+            }
+        }
+        TestContext.Out.WriteLine($"compared {compared} random profiles x {perProfile} inputs; {refused} refused by libseccomp");
+        Assert.That(compared, Is.GreaterThanOrEqualTo(200));
+    }
+}
+
+/// <summary>Seeded random profiles. Within one profile a syscall name always has one action, so no
+/// two overlapping conditional rules disagree (see README: precedence between conflicting
+/// conditional rules is an artefact of libseccomp's tree layout).</summary>
+internal static class RandomProfile
+{
+    private static readonly string[] Ops = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
+
+    public static SeccompProfile Make(int seed)
+    {
+        var rng = new Random(seed * 7919);
+        string[] acts = ["SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_KILL_THREAD"];
+        var arches = DifferentialTests.LittleEndianArches.Where(_ => rng.Next(3) == 0).Select(a => ArchInfo.Get(a).SpecName).ToList();
+        if (rng.Next(3) == 0) arches = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+        var p = new SeccompProfile
+        {
+            DefaultAction = acts[rng.Next(acts.Length)],
+            DefaultErrnoRet = rng.Next(3) == 0 ? (uint)rng.Next(1, 200) : null,
+            Architectures = arches,
+            Syscalls = new(),
+        };
+        var names = SyscallTable.Names.Where(n => n is not ("socketcall" or "ipc")).ToArray();
+        var actionOf = new Dictionary<string, (string, uint?)>();
+        var blocks = rng.Next(1, rng.Next(2) == 0 ? 12 : 80);
+        ulong Val() => rng.Next(3) switch
+        {
+            0 => DifferentialTests.Boundaries[rng.Next(DifferentialTests.Boundaries.Length)],
+            1 => (ulong)rng.Next(0, 20),
+            _ => (ulong)rng.NextInt64() << rng.Next(0, 40),
+        };
+        for (var b = 0; b < blocks; b++)
+        {
+            var blockNames = Enumerable.Range(0, rng.Next(1, 8)).Select(_ => rng.Next(30) == 0 ? "no_such_syscall" : names[rng.Next(names.Length)]).Distinct().ToList();
+            if (rng.Next(4) == 0) blockNames.Add(new[] { "socket", "bind", "connect", "shmget", "semop", "accept4", "read", "write", "futex" }[rng.Next(9)]);
+            var act = acts[rng.Next(acts.Length)];
+            uint? errno = rng.Next(2) == 0 ? (uint)rng.Next(0, 100) : null;
+            // keep one action per name
+            var first = blockNames.FirstOrDefault(actionOf.ContainsKey);
+            if (first is not null) (act, errno) = actionOf[first];
+            blockNames = blockNames.Where(n => !actionOf.ContainsKey(n) || actionOf[n] == (act, errno)).ToList();
+            foreach (var n in blockNames) actionOf[n] = (act, errno);
+            var args = new List<SeccompArg>();
+            if (rng.Next(3) > 0)
+                for (var i = rng.Next(1, 4); i > 0; i--)
+                    args.Add(new SeccompArg { Index = (uint)rng.Next(0, rng.Next(2) == 0 ? 2 : 6), Op = Ops[rng.Next(Ops.Length)], Value = Val(), ValueTwo = Val() });
+            p.Syscalls.Add(new SeccompSyscall { Names = blockNames, Action = act, ErrnoRet = errno, Args = args.Count > 0 ? args : null });
+        }
+        return p;
+    }
+
+    public static string Describe(SeccompProfile p) =>
+        $"default {p.DefaultAction}({p.DefaultErrnoRet}) arches [{string.Join(",", p.Architectures ?? [])}]\n" +
+        string.Join("\n", (p.Syscalls ?? []).Select(s => $"  [{string.Join(",", s.Names)}] {s.Action}({s.ErrnoRet}) " +
+            string.Join(" & ", (s.Args ?? []).Select(a => $"a{a.Index} {a.Op} 0x{a.Value:x} 0x{a.ValueTwo:x}"))));
+}
