@@ -371,11 +371,17 @@ public static class SeccompCompiler
         }
 
         var leaves = new List<(Assembler.Label Label, Entry Entry)>();
+        var leafByKey = new Dictionary<string, Assembler.Label>(StringComparer.Ordinal);
         Assembler.Label Target(int i)
         {
             if (segs[i].Out is ActionOutcome ao) return RetLabel(ao.Action);
+            // syscalls with identical rule lists share one code block
+            var entry = ((EntryOutcome)segs[i].Out).Entry;
+            var key = (entry.Is64 ? "64" : "32") + (entry.LittleEndian ? "le:" : "be:") + string.Join(";", entry.Rules.Select(r => r.Action + ":" + string.Join(",", r.Conds)));
+            if (leafByKey.TryGetValue(key, out var shared)) return shared;
             var l = asm.NewLabel("leaf");
-            leaves.Add((l, ((EntryOutcome)segs[i].Out).Entry));
+            leafByKey[key] = l;
+            leaves.Add((l, entry));
             return l;
         }
 
@@ -405,22 +411,36 @@ public static class SeccompCompiler
         }
 
         var rules = 0;
-        foreach (var (label, entry) in leaves)
-        {
-            asm.Mark(label);
-            foreach (var rule in entry.Rules)
-            {
-                rules++;
-                var next = asm.NewLabel("next");
-                EmitRule(asm, entry, rule, RetLabel(rule.Action), next);
-                asm.Mark(next);
-            }
-            asm.Ja(RetLabel(defaultAction));
-        }
+        // the section's shared returns sit right after the search tree (short jumps)
         foreach (var (action, label) in rets)
         {
             asm.Mark(label);
             asm.Ret(action);
+        }
+        // each conditional leaf keeps its own return instructions next to it: short jumps, no trampolines
+        foreach (var (label, entry) in leaves)
+        {
+            asm.Mark(label);
+            var local = new Dictionary<uint, Assembler.Label>();
+            Assembler.Label LocalRet(uint action)
+            {
+                if (!local.TryGetValue(action, out var l)) local[action] = l = asm.NewLabel("lret");
+                return l;
+            }
+            foreach (var rule in entry.Rules)
+            {
+                rules++;
+                var next = asm.NewLabel("next");
+                EmitRule(asm, entry, rule, LocalRet(rule.Action), next);
+                asm.Mark(next);
+            }
+            if (local.Remove(defaultAction, out var dl)) asm.Mark(dl);
+            asm.Ret(defaultAction);
+            foreach (var (action, l) in local)
+            {
+                asm.Mark(l);
+                asm.Ret(action);
+            }
         }
         return rules;
     }

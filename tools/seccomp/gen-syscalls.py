@@ -56,7 +56,12 @@ for _, a in ARCHES:
     tok = lib.seccomp_arch_resolve_name(a.encode())
     assert tok, a
     rev = {}
+    # libseccomp's MIPS number->name lookup also answers for numbers without the ABI
+    # base (4000/5000/6000); only the based numbers are what the kernel sees.
+    lowest = {"mips": 4000, "mipsel": 4000, "mips64": 5000, "mipsel64": 5000, "mips64n32": 6000, "mipsel64n32": 6000}.get(a, 0)
     for base in BASES:
+        if base < lowest:
+            continue
         for n in range(base, base + 1200):
             s = num_to_name(tok, n)
             if s is not None:

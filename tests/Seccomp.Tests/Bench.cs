@@ -1,0 +1,25 @@
+using NUnit.Framework;
+namespace Runcs.Seccomp.Tests;
+/// <summary>Numbers for bench/seccomp/results.md (run: dotnet test --filter Category=Bench).</summary>
+public class Bench
+{
+    [Test, Category("Bench")]
+    public void DockerProfile()
+    {
+        var p = DifferentialTests.Load("docker-run.json");
+        var ours = SeccompCompiler.Compile(p, SeccompArch.X86_64).Instructions;
+        var plain = SeccompCompiler.Compile(p, SeccompArch.X86_64, new SeccompCompileOptions { EnosysForNewerSyscalls = false }).Instructions;
+        var l1 = LibSeccomp.Build(p, 1);
+        var l2 = LibSeccomp.Build(p, 2);
+        TestContext.Out.WriteLine($"length: ours {ours.Length} (without ENOSYS stub {plain.Length}); libseccomp default {l1.Length}; libseccomp optimize=2 {l2.Length}");
+        foreach (var name in new[] { "read", "write", "futex", "epoll_wait", "openat", "kexec_load" })
+        {
+            var d = new SeccompData(SyscallTable.Resolve(SeccompArch.X86_64, name)!.Value, AuditArch.X86_64);
+            TestContext.Out.WriteLine($"{name}: ours {BpfInterpreter.Run(ours, d).Executed} (no stub {BpfInterpreter.Run(plain, d).Executed}), libseccomp default {BpfInterpreter.Run(l1, d).Executed}, optimize=2 {BpfInterpreter.Run(l2, d).Executed} -> {Disassembler.ActionName(BpfInterpreter.Run(ours, d).Value)}");
+        }
+        for (var i = 0; i < 200; i++) SeccompCompiler.Compile(p, SeccompArch.X86_64);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 1000; i++) SeccompCompiler.Compile(p, SeccompArch.X86_64);
+        TestContext.Out.WriteLine($"compile time: {sw.Elapsed.TotalMilliseconds / 1000:0.000} ms");
+    }
+}
