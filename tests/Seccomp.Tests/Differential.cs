@@ -81,11 +81,11 @@ public class DifferentialTests
     internal static SeccompProfile Load(string file) =>
         SeccompTool.ParseProfile(File.ReadAllText(Path.Combine(ConfigDir, file)));
 
-    /// <summary>Compares on <paramref name="count"/> inputs; returns the number compared.</summary>
-    internal static int Compare(SeccompProfile p, int count, int seed, bool withStub, int optimize)
+    /// <summary>Compares on <paramref name="count"/> inputs; returns null when all agree, else a
+    /// description of the first disagreement.</summary>
+    internal static string? Compare(SeccompProfile p, int count, int seed, bool withStub, SockFilter[] theirs)
     {
         var ours = SeccompCompiler.Compile(p, SeccompArch.X86_64, new SeccompCompileOptions { EnosysForNewerSyscalls = withStub }).Instructions;
-        var theirs = LibSeccomp.Build(p, optimize);
         BpfInterpreter.Validate(ours);
         BpfInterpreter.Validate(theirs);
         var gen = new InputGen(p, seed);
@@ -95,10 +95,17 @@ public class DifferentialTests
             var want = (withStub ? LibSeccomp.RuncStub(p, d) : null) ?? BpfInterpreter.RunUnchecked(theirs, d).Value;
             var got = BpfInterpreter.RunUnchecked(ours, d).Value;
             if (want != got)
-                Assert.Fail($"input {i}: nr={d.Nr} (0x{(uint)d.Nr:x}) arch=0x{d.Arch:x} args=[{string.Join(",", Enumerable.Range(0, 6).Select(k => "0x" + d.Args[k].ToString("x")))}]: " +
-                            $"ours {Disassembler.ActionName(got)} libseccomp {Disassembler.ActionName(want)}");
+                return $"input {i}: nr={d.Nr} (0x{(uint)d.Nr:x}) arch=0x{d.Arch:x} args=[{string.Join(",", Enumerable.Range(0, 6).Select(k => "0x" + d.Args[k].ToString("x")))}]: " +
+                       $"ours {Disassembler.ActionName(got)} libseccomp {Disassembler.ActionName(want)}";
         }
-        return count;
+        return null;
+    }
+
+    internal static void AssertSame(SeccompProfile p, int count, int seed, bool withStub, int optimize)
+    {
+        var theirs = LibSeccomp.Build(p, optimize);
+        Assert.That(LibSeccomp.StaleArchCompare(theirs), Is.EqualTo(-1), "libseccomp's program compares a stale arch value");
+        if (Compare(p, count, seed, withStub, theirs) is { } why) Assert.Fail(why);
     }
 
     [TestCase("docker-run.json", true)]
@@ -108,56 +115,96 @@ public class DifferentialTests
     public void RealProfile_100k_inputs(string file, bool runcEnosysStub)
     {
         var p = Load(file);
-        var n = Compare(p, 100_000, 42, runcEnosysStub, optimize: 2);
-        Assert.That(n, Is.GreaterThanOrEqualTo(100_000));
+        AssertSame(p, 100_000, 42, runcEnosysStub, optimize: 2);
     }
 
     [TestCase("docker-run.json")]
     [TestCase("podman-run.json")]
     public void RealProfile_against_default_libseccomp_layout(string file)
     {
-        Compare(Load(file), 20_000, 7, true, optimize: 1);
+        AssertSame(Load(file), 20_000, 7, true, optimize: 1);
     }
 
+    /// <summary>240 seeded random profiles against libseccomp. Every seed runs; all failing seeds are
+    /// reported together (with the profile) and the test fails if any did.
+    /// Where libseccomp's default layout (optimize=1) hits its stale-arch defect (see
+    /// <see cref="LibSeccomp.StaleArchCompare"/>) that program does not implement its own rule
+    /// database, so the comparison uses libseccomp's optimize=2 program for the same rules instead
+    /// (which must itself be free of the defect).</summary>
     [Test]
     public void RandomProfiles()
     {
-        var perProfile = Long ? 100_000 : 1_500;
+        var perProfile = Long ? 100_000 : 10_000;
         var compared = 0;
         var refused = 0;
         var oversize = 0;
+        var relayout = new List<int>();
+        var failures = new List<string>();
         for (var seed = 1; seed <= 240; seed++)
         {
             var p = RandomProfile.Make(seed);
+            var optimize = seed % 3 == 0 ? 2 : 1;
             // libseccomp refusing (EEXIST for conflicting unconditional rules) must be mirrored by us
             SockFilter[]? theirs = null;
-            try { theirs = LibSeccomp.Build(p, 1); } catch (InvalidOperationException) { }
+            try { theirs = LibSeccomp.Build(p, optimize); } catch (InvalidOperationException) { }
             if (theirs is null)
             {
                 refused++;
-                Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(p, SeccompArch.X86_64), $"seed {seed}");
+                try { SeccompCompiler.Compile(p, SeccompArch.X86_64); failures.Add($"seed {seed}: libseccomp refuses the profile, we compile it\n{RandomProfile.Describe(p)}"); }
+                catch (SeccompException) { }
                 continue;
+            }
+            if (LibSeccomp.StaleArchCompare(theirs) >= 0)
+            {
+                relayout.Add(seed);
+                theirs = LibSeccomp.Build(p, 2);
+                if (LibSeccomp.StaleArchCompare(theirs) is var pc and >= 0) { failures.Add($"seed {seed}: both libseccomp layouts compare a stale arch value (optimize=2 at pc {pc})"); continue; }
             }
             try { SeccompCompiler.Compile(p, SeccompArch.X86_64); }
             catch (SeccompException e) when (e.Message.Contains("kernel's limit"))
             {
-                Assert.That(theirs.Length, Is.GreaterThan(Bpf.MaxInstructions / 2), $"seed {seed}: we exceed 4096 where libseccomp has {theirs.Length}");
+                if (theirs.Length <= Bpf.MaxInstructions / 2) failures.Add($"seed {seed}: we exceed 4096 where libseccomp has {theirs.Length}");
                 oversize++;
                 continue;
             }
-            try
-            {
-                compared++;
-                Compare(p, perProfile, seed, withStub: seed % 2 == 0, optimize: seed % 3 == 0 ? 2 : 1);
-            }
-            catch (AssertionException e)
-            {
-                Assert.Fail($"seed {seed}: {e.Message}\n{RandomProfile.Describe(p)}");
-            }
+            compared++;
+            if (Compare(p, perProfile, seed, withStub: seed % 2 == 0, theirs) is { } why)
+                failures.Add($"seed {seed} (optimize={optimize}, stub={seed % 2 == 0}): {why}\n{RandomProfile.Describe(p)}");
         }
-        TestContext.Out.WriteLine($"compared {compared} random profiles x {perProfile} inputs; {refused} refused by libseccomp; {oversize} over the kernel's 4096 limit");
+        TestContext.Out.WriteLine($"compared {compared} random profiles x {perProfile} inputs; {refused} refused by libseccomp; {oversize} over the kernel's 4096 limit; " +
+                                  $"compared against optimize=2 because of libseccomp's stale-arch defect: seeds [{string.Join(",", relayout)}]");
+        if (failures.Count > 0)
+            Assert.Fail($"{failures.Count} seed(s) failed:\n" + string.Join("\n", failures));
         Assert.That(compared, Is.GreaterThanOrEqualTo(200));
     }
+
+    /// <summary>Pins the libseccomp 2.5.4 defect the random comparison works around, so a libseccomp
+    /// upgrade that fixes it is noticed (then the workaround can go).</summary>
+    [Test]
+    public void LibSeccomp_default_layout_stale_arch_defect_is_real()
+    {
+        var p = new SeccompProfile
+        {
+            DefaultAction = "SCMP_ACT_ERRNO", Architectures = ["SCMP_ARCH_MIPSEL64N32"],
+            Syscalls =
+            [
+                new SeccompSyscall { Names = ["getuid32"], Action = "SCMP_ACT_KILL" },
+                new SeccompSyscall { Names = ["timer_create"], Action = "SCMP_ACT_ALLOW", Args = [new SeccompArg { Index = 1, Op = "SCMP_CMP_MASKED_EQ", Value = 0xaa44a9285d4e8000, ValueTwo = 0xa }] },
+            ],
+        };
+        var buggy = LibSeccomp.Build(p, 1);
+        Assert.That(LibSeccomp.StaleArchCompare(buggy), Is.GreaterThan(0));
+        // mipsel64n32 timer_create (6220) with a matching argument: libseccomp's default layout answers
+        // the default action, its optimize=2 layout and runcs answer ALLOW
+        var d = new SeccompData(6220, AuditArch.Mipsel64N32, 0, 0x11);
+        Assert.That(BpfInterpreter.Run(buggy, d).Value, Is.EqualTo(SeccompRet.Errno | 1));
+        var good = LibSeccomp.Build(p, 2);
+        Assert.That(LibSeccomp.StaleArchCompare(good), Is.EqualTo(-1));
+        Assert.That(BpfInterpreter.Run(good, d).Value, Is.EqualTo(SeccompRet.Allow));
+        Assert.That(BpfInterpreter.Run(SeccompCompiler.Compile(p, SeccompArch.X86_64).Instructions, d).Value, Is.EqualTo(SeccompRet.Allow));
+        Assert.That(Compare(p, 20_000, 1, false, good), Is.Null);
+    }
+
 }
 
 /// <summary>Seeded random profiles. Within one profile a syscall name always has one action, so no
@@ -182,6 +229,7 @@ internal static class RandomProfile
         };
         var names = SyscallTable.Names.Where(n => n is not ("socketcall" or "ipc")).ToArray();
         var actionOf = new Dictionary<string, (string, uint?)>();
+        var argUse = new Dictionary<(string, uint), bool>(); // (name, arg index) -> all comparisons so far are EQ
         var blocks = rng.Next(1, rng.Next(2) == 0 ? 12 : 40);
         ulong Val() => rng.Next(3) switch
         {
@@ -204,6 +252,32 @@ internal static class RandomProfile
             if (rng.Next(3) > 0)
                 for (var i = rng.Next(1, 4); i > 0; i--)
                     args.Add(new SeccompArg { Index = (uint)rng.Next(0, rng.Next(2) == 0 ? 2 : 6), Op = Ops[rng.Next(Ops.Length)], Value = Val(), ValueTwo = Val() });
+            // Excluded case (libseccomp 2.5.4 defect, not a runcs choice): two or more conditional rules
+            // for one syscall (after runc's split of repeated argument indices into separate rules) that
+            // compare the same argument, unless every such comparison is SCMP_CMP_EQ. libseccomp merges
+            // rules into one decision tree per syscall; a node's false branch goes to its next sibling
+            // only, so when one rule's comparison on the shared argument holds but a later condition of
+            // that rule fails, the other rule is never tried (libseccomp issues #118, #449), and the
+            // merged 64-bit hi/lo chains can even test one argument word against another word's datum.
+            // Its answer then is neither the OR of the rules nor any fixed order. runcs gives the OR
+            // (OCI semantics); RulesWithSharedArguments_are_ORed checks that against a reference evaluator.
+            // Docker's personality rules (several EQ rules on a0) stay in: EQ comparisons are exclusive
+            // or identical, and libseccomp handles them.
+            var repeated = args.GroupBy(a => a.Index).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+            foreach (var a in args) if (repeated.Contains(a.Index)) a.Op = "SCMP_CMP_EQ"; // split rules on one arg: EQ only
+            var flatRules = repeated.Count > 0 ? args.Select(a => new[] { a }).ToList() : args.Count > 0 ? [args.ToArray()] : [];
+            blockNames = blockNames.Where(n =>
+            {
+                foreach (var rule in flatRules)
+                    foreach (var a in rule)
+                        if (argUse.TryGetValue((n, a.Index), out var allEq) && !(allEq && a.Op == "SCMP_CMP_EQ")) return false;
+                return true;
+            }).ToList();
+            if (blockNames.Count == 0) continue;
+            foreach (var n in blockNames)
+                foreach (var rule in flatRules)
+                    foreach (var a in rule)
+                        argUse[(n, a.Index)] = (argUse.TryGetValue((n, a.Index), out var e) ? e : true) && a.Op == "SCMP_CMP_EQ";
             p.Syscalls.Add(new SeccompSyscall { Names = blockNames, Action = act, ErrnoRet = errno, Args = args.Count > 0 ? args : null });
         }
         return p;

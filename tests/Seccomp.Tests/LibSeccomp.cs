@@ -100,6 +100,43 @@ internal static unsafe class LibSeccomp
         finally { seccomp_release(ctx); }
     }
 
+    /// <summary>Detects a defect of libseccomp 2.5.4's default (optimize=1) layout: an arch section
+    /// whose syscall dispatch starts without reloading <c>seccomp_data.nr</c>, so the syscall-number
+    /// comparisons run against the arch value still held in A (and every syscall of that arch gets the
+    /// default action). Seen when a section's first rule block is shared with (merged into) another
+    /// section's, e.g. <c>arches [MIPSEL64N32]</c> (+ native x86_64), <c>timer_create ALLOW if
+    /// a1 MASKED_EQ ...</c>: the mipsel64n32 section is <c>jeq #0xe0000008; jeq #0x184c</c> with no
+    /// <c>ld [0]</c> in between. The optimize=2 layout of the same rule database loads nr correctly.
+    /// Returns the pc of the first comparison made on a stale arch value, or -1.
+    /// Detection: after <c>ld [4]</c> and a taken <c>jeq #arch</c>, A's value is known; a further
+    /// conditional jump before any other load/ALU op can only be a syscall-number comparison.</summary>
+    public static int StaleArchCompare(ReadOnlySpan<SockFilter> prog)
+    {
+        // known[pc]: some path reaches pc with A = arch value already pinned by a taken jeq
+        // armed[pc]: some path reaches pc with A = arch (loaded from [4]), not yet pinned
+        var known = new bool[prog.Length + 1];
+        var armed = new bool[prog.Length + 1];
+        for (var pc = 0; pc < prog.Length; pc++)
+        {
+            var ins = prog[pc];
+            var cls = ins.Code & 7;
+            if (ins.Code == (Bpf.LD | Bpf.W | Bpf.ABS) && ins.K == 4) { armed[pc + 1] = true; continue; }
+            if (!known[pc] && !armed[pc]) continue;
+            if (cls == Bpf.JMP && ins.Code != (Bpf.JMP | Bpf.JA))
+            {
+                if (known[pc]) return pc;
+                // armed: true branch of jeq pins the value; the false branch stays armed
+                var t = pc + 1 + ins.Jt; var f = pc + 1 + ins.Jf;
+                if ((ins.Code & 0xf0) == Bpf.JEQ) { known[t] = true; armed[f] = true; }
+                else { armed[t] = true; armed[f] = true; }
+            }
+            else if (ins.Code == (Bpf.JMP | Bpf.JA)) { var t = pc + 1 + (int)ins.K; known[t] |= known[pc]; armed[t] |= armed[pc]; }
+            else if (cls is Bpf.RET or Bpf.LD or Bpf.ALU || ins.Code == (Bpf.MISC | Bpf.TXA)) { }
+            else { known[pc + 1] |= known[pc]; armed[pc + 1] |= armed[pc]; }
+        }
+        return -1;
+    }
+
     private static void Check(int rc, string what)
     {
         if (rc != 0) throw new InvalidOperationException($"libseccomp refused {what}: {rc}");
