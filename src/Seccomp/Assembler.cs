@@ -60,8 +60,9 @@ internal sealed class Assembler
                 var ins = _ins[i];
                 if (!ins.IsJump || ins.IsJa) continue;
                 var insertAt = i + 1;
-                foreach (var isTrue in new[] { true, false })
+                for (var branch = 0; branch < 2; branch++)
                 {
+                    var isTrue = branch == 0;
                     var l = isTrue ? ins.Jt : ins.Jf;
                     if (l is null) continue;
                     var dist = l.Target!.Index - (i + 1);

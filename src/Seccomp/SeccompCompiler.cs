@@ -76,7 +76,9 @@ public static class SeccompCompiler
     internal sealed class Entry
     {
         public uint? Unconditional;
-        public readonly List<Rule> Rules = new();
+        private List<Rule>? _rules; // most syscalls only have an unconditional action
+        public List<Rule> Rules => _rules ??= new List<Rule>(2);
+        public bool HasRules => _rules is { Count: > 0 };
         public bool Is64;
         public bool LittleEndian;
     }
@@ -91,7 +93,7 @@ public static class SeccompCompiler
         var nativeInfo = ArchInfo.Get(native);
         if (!nativeInfo.HasTable) throw new SeccompException($"seccomp: native architecture {nativeInfo.SpecName} is not supported");
 
-        var defaultAction = ParseAction(profile.DefaultAction, profile.DefaultErrnoRet, "linux.seccomp.defaultAction");
+        var defaultAction = ParseAction(profile.DefaultAction, profile.DefaultErrnoRet, new FieldName(-1), "linux.seccomp.defaultAction");
         if (defaultAction == SeccompRet.UserNotif)
             throw new SeccompException("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action");
 
@@ -134,8 +136,8 @@ public static class SeccompCompiler
         for (var s = 0; s < syscalls.Count; s++)
         {
             var sc = syscalls[s] ?? throw new SeccompException($"linux.seccomp.syscalls[{s}]: null entry");
-            var field = $"linux.seccomp.syscalls[{s}]";
-            var action = ParseAction(sc.Action, sc.ErrnoRet, field + ".action");
+            var field = new FieldName(s);
+            var action = ParseAction(sc.Action, sc.ErrnoRet, field, ".action");
             var conds = new Cond[sc.Args?.Count ?? 0];
             var perArg = new int[6];
             for (var i = 0; i < conds.Length; i++)
@@ -152,7 +154,15 @@ public static class SeccompCompiler
                 perArg[a.Index]++;
             }
             // runc: when an argument index repeats, each condition becomes its own rule (OR).
-            Cond[][] rules = perArg.Any(c => c > 1) ? conds.Select(c => new[] { c }).ToArray() : [conds];
+            var repeated = false;
+            for (var i = 0; i < perArg.Length; i++) repeated |= perArg[i] > 1;
+            Cond[][] rules;
+            if (repeated)
+            {
+                rules = new Cond[conds.Length][];
+                for (var i = 0; i < conds.Length; i++) rules[i] = [conds[i]];
+            }
+            else rules = [conds];
             if (sc.Names is null || sc.Names.Count == 0) throw new SeccompException($"{field}.names: at least one syscall name is required");
             for (var n = 0; n < sc.Names.Count; n++)
             {
@@ -174,7 +184,7 @@ public static class SeccompCompiler
         foreach (var a in arches)
         {
             var g = groups.FindIndex(x => x.Audit == a.AuditArch);
-            if (g < 0) { groups.Add((a.AuditArch, new List<ArchInfo>(), new Dictionary<uint, Entry>())); g = groups.Count - 1; }
+            if (g < 0) { groups.Add((a.AuditArch, new List<ArchInfo>(), new Dictionary<uint, Entry>(flat.Count))); g = groups.Count - 1; }
             groups[g].Members.Add(a);
             var entries = groups[g].Entries;
             var table = SyscallTables.Table(a.Arch);
@@ -207,13 +217,12 @@ public static class SeccompCompiler
                 var table = SyscallTables.Table(a.Arch);
                 var mux = SyscallTables.Mux(a.Arch);
                 long max = 0;
-                foreach (var sc in syscalls)
-                    foreach (var name in sc.Names)
-                    {
-                        var idx = SyscallTables.IndexOf(name);
-                        if (idx < 0 || table[idx] < 0 || (a.Multiplexes && mux[idx] != 0)) continue;
-                        max = Math.Max(max, table[idx]);
-                    }
+                foreach (var f in flat) // every known name of the profile, whatever its action
+                {
+                    var idx = f.NameIndex;
+                    if (table[idx] < 0 || (a.Multiplexes && mux[idx] != 0)) continue;
+                    max = Math.Max(max, table[idx]);
+                }
                 if (max != 0) stub[a.Arch] = (uint)max;
             }
 
@@ -277,7 +286,16 @@ public static class SeccompCompiler
     private static bool IsPermissive(uint action) =>
         action == SeccompRet.Allow || action == SeccompRet.Log || (action & SeccompRet.ActionFullMask) == SeccompRet.Trace;
 
-    internal static uint ParseAction(string? action, uint? errnoRet, string field) => action switch
+    /// <summary>"linux.seccomp.syscalls[i]", built only when an error message needs it.</summary>
+    private readonly struct FieldName(int index)
+    {
+        public bool IsSet => index >= 0;
+        public override string ToString() => $"linux.seccomp.syscalls[{index}]";
+    }
+
+    internal static uint ParseAction(string? action, uint? errnoRet, string field) => ParseAction(action, errnoRet, new FieldName(-1), field);
+
+    private static uint ParseAction(string? action, uint? errnoRet, FieldName at, string field) => action switch
     {
         "SCMP_ACT_KILL" or "SCMP_ACT_KILL_THREAD" => SeccompRet.KillThread,
         "SCMP_ACT_KILL_PROCESS" => SeccompRet.KillProcess,
@@ -287,7 +305,7 @@ public static class SeccompCompiler
         "SCMP_ACT_ALLOW" => SeccompRet.Allow,
         "SCMP_ACT_LOG" => SeccompRet.Log,
         "SCMP_ACT_NOTIFY" => SeccompRet.UserNotif,
-        _ => throw new SeccompException($"{field}: unknown action \"{action}\""),
+        _ => throw new SeccompException($"{(at.IsSet ? at.ToString() : "")}{field}: unknown action \"{action}\""),
     };
 
     private static void AddRule(Dictionary<uint, Entry> entries, ArchInfo arch, uint nr, Cond[] conds, uint action)
@@ -301,7 +319,7 @@ public static class SeccompCompiler
         if (conds.Length == 0)
         {
             e.Unconditional = action;
-            e.Rules.Clear();
+            if (e.HasRules) e.Rules.Clear();
         }
         else if (e.Unconditional is null)
         {
@@ -312,9 +330,12 @@ public static class SeccompCompiler
 
     // ----- per-arch section -----
 
-    private abstract record Outcome;
-    private sealed record ActionOutcome(uint Action) : Outcome;
-    private sealed record EntryOutcome(Entry Entry) : Outcome;
+    /// <summary>What a syscall number leads to: a return (Entry null) or a block of conditional rules.</summary>
+    private readonly record struct Outcome(uint Action, Entry? Entry)
+    {
+        public bool IsAction => Entry is null;
+    }
+    private static Outcome ActionOutcome(uint action) => new(action, null);
 
     private static int EmitSection(Assembler asm, List<ArchInfo> members, Dictionary<uint, Entry> entries, uint defaultAction, uint badArch, Dictionary<SeccompArch, uint> stub)
     {
@@ -335,31 +356,34 @@ public static class SeccompCompiler
         {
             if (isX86Group && (nr & AuditArch.X32SyscallBit) != 0)
             {
-                if (stubX32 is { } mx && nr > mx) return new ActionOutcome(enosysAct);
+                if (stubX32 is { } mx && nr > mx) return ActionOutcome(enosysAct);
             }
             else
             {
-                if (stubZero && nr == 0) return new ActionOutcome(enosysAct);
-                if (stubMain is { } mm && nr > mm) return new ActionOutcome(enosysAct);
+                if (stubZero && nr == 0) return ActionOutcome(enosysAct);
+                if (stubMain is { } mm && nr > mm) return ActionOutcome(enosysAct);
             }
             if (entries.TryGetValue(nr, out var e))
-                return e.Unconditional is { } u ? new ActionOutcome(u) : new EntryOutcome(e);
-            if (has64 && !has32 && nr >= AuditArch.X32SyscallBit && nr != uint.MaxValue) return new ActionOutcome(badArch);
-            if (has32 && !has64 && nr < AuditArch.X32SyscallBit) return new ActionOutcome(badArch);
-            return new ActionOutcome(defaultAction);
+                return e.Unconditional is { } u ? ActionOutcome(u) : new Outcome(0, e);
+            if (has64 && !has32 && nr >= AuditArch.X32SyscallBit && nr != uint.MaxValue) return ActionOutcome(badArch);
+            if (has32 && !has64 && nr < AuditArch.X32SyscallBit) return ActionOutcome(badArch);
+            return ActionOutcome(defaultAction);
         }
 
-        var points = new SortedSet<ulong> { 0, AuditArch.X32SyscallBit, 0x80000000, 0xC0000000, uint.MaxValue, 1 };
+        // segment boundaries: every number with rules and the one after it, plus fixed points
+        var points = new List<ulong>(entries.Count * 2 + 8) { 0, 1, AuditArch.X32SyscallBit, 0x80000000, 0xC0000000, uint.MaxValue };
         foreach (var nr in entries.Keys) { points.Add(nr); points.Add((ulong)nr + 1); }
         if (stubMain is { } a1) points.Add((ulong)a1 + 1);
         if (stubX32 is { } a2) points.Add((ulong)a2 + 1);
-        points.Remove(1ul << 32);
+        points.Sort();
 
-        var segs = new List<(uint Start, Outcome Out)>();
-        foreach (var p in points)
+        var segs = new List<(uint Start, Outcome Out)>(points.Count);
+        for (var i = 0; i < points.Count; i++)
         {
+            var p = points[i];
+            if (p > uint.MaxValue || (i > 0 && points[i - 1] == p)) continue;
             var o = Eval((uint)p);
-            if (segs.Count > 0 && o is ActionOutcome && segs[^1].Out == o) continue; // records compare by value
+            if (segs.Count > 0 && o.IsAction && segs[^1].Out == o) continue;
             segs.Add(((uint)p, o));
         }
 
@@ -374,15 +398,39 @@ public static class SeccompCompiler
         var leafByKey = new Dictionary<string, Assembler.Label>(StringComparer.Ordinal);
         Assembler.Label Target(int i)
         {
-            if (segs[i].Out is ActionOutcome ao) return RetLabel(ao.Action);
+            if (segs[i].Out.IsAction) return RetLabel(segs[i].Out.Action);
             // syscalls with identical rule lists share one code block
-            var entry = ((EntryOutcome)segs[i].Out).Entry;
+            var entry = segs[i].Out.Entry!;
             var key = (entry.Is64 ? "64" : "32") + (entry.LittleEndian ? "le:" : "be:") + string.Join(";", entry.Rules.Select(r => r.Action + ":" + string.Join(",", r.Conds)));
             if (leafByKey.TryGetValue(key, out var shared)) return shared;
             var l = asm.NewLabel("leaf");
             leafByKey[key] = l;
             leaves.Add((l, entry));
             return l;
+        }
+
+        // Search-tree weights: every segment counts 1; segments holding the syscalls a container makes
+        // most often weigh more, so the weight-balanced split puts them near the root. read and write
+        // weigh more than all the rest together: in a typical allow-list they share the first segment,
+        // which the first comparison then settles.
+        var weight = new long[segs.Count + 1]; // prefix sums
+        {
+            var w = new long[segs.Count];
+            for (var i = 0; i < w.Length; i++) w[i] = 1;
+            long n = segs.Count;
+            foreach (var m in members)
+            {
+                if (m.Arch == SeccompArch.X32 && members.Count > 1) continue; // x32 processes are rare: favour x86_64's
+                var table = SyscallTables.Table(m.Arch);
+                for (var h = 0; h < HotSyscalls.Length; h++)
+                {
+                    var idx = SyscallTables.IndexOf(HotSyscalls[h]);
+                    if (idx < 0 || table[idx] < 0) continue;
+                    var seg = SegmentOf(segs, (uint)table[idx]);
+                    w[seg] += h < 2 ? 16 * n : n;
+                }
+            }
+            for (var i = 0; i < w.Length; i++) weight[i + 1] = weight[i] + w[i];
         }
 
         asm.Load(0);
@@ -399,7 +447,11 @@ public static class SeccompCompiler
             {
                 asm.Jmp(Bpf.JEQ, segs[lo + 1].Start, Target(lo + 1), Target(lo)); return;
             }
-            var mid = lo + (n + 1) / 2;
+            // weight-balanced split: the boundary whose left weight is closest to half
+            var mid = lo + 1;
+            var half = (weight[lo] + weight[hi]) / 2.0;
+            for (var m = lo + 2; m < hi; m++)
+                if (Math.Abs(weight[m] - half) < Math.Abs(weight[mid] - half)) mid = m;
             // prefer a split that leaves a single segment where it is free
             var right = asm.NewLabel("r");
             if (hi - mid == 1) { asm.Jmp(Bpf.JGE, segs[mid].Start, Target(mid), null); EmitTree(lo, mid); return; }
@@ -443,6 +495,22 @@ public static class SeccompCompiler
             }
         }
         return rules;
+    }
+
+    /// <summary>Syscalls favoured by the search tree (read and write first, then the next most frequent
+    /// in container workloads).</summary>
+    private static readonly string[] HotSyscalls =
+        ["read", "write", "futex", "epoll_wait", "epoll_pwait", "openat", "close", "mmap", "newfstatat", "fstat"];
+
+    private static int SegmentOf(List<(uint Start, Outcome Out)> segs, uint nr)
+    {
+        int lo = 0, hi = segs.Count - 1;
+        while (lo < hi)
+        {
+            var mid = (lo + hi + 1) / 2;
+            if (segs[mid].Start <= nr) lo = mid; else hi = mid - 1;
+        }
+        return lo;
     }
 
     private static void EmitRule(Assembler asm, Entry e, Rule rule, Assembler.Label pass, Assembler.Label fail)

@@ -17,9 +17,23 @@ public class Bench
             var d = new SeccompData(SyscallTable.Resolve(SeccompArch.X86_64, name)!.Value, AuditArch.X86_64);
             TestContext.Out.WriteLine($"{name}: ours {BpfInterpreter.Run(ours, d).Executed} (no stub {BpfInterpreter.Run(plain, d).Executed}), libseccomp default {BpfInterpreter.Run(l1, d).Executed}, optimize=2 {BpfInterpreter.Run(l2, d).Executed} -> {Disassembler.ActionName(BpfInterpreter.Run(ours, d).Value)}");
         }
-        for (var i = 0; i < 200; i++) SeccompCompiler.Compile(p, SeccompArch.X86_64);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        for (var i = 0; i < 1000; i++) SeccompCompiler.Compile(p, SeccompArch.X86_64);
-        TestContext.Out.WriteLine($"compile time: {sw.Elapsed.TotalMilliseconds / 1000:0.000} ms");
+        for (var i = 0; i < 300; i++) SeccompCompiler.Compile(p, SeccompArch.X86_64);
+        var times = new double[2000];
+        var alloc0 = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < times.Length; i++)
+        {
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            SeccompCompiler.Compile(p, SeccompArch.X86_64);
+            times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        var bytes = (GC.GetAllocatedBytesForCurrentThread() - alloc0) / times.Length;
+        Array.Sort(times);
+        TestContext.Out.WriteLine($"compile time: median {times[times.Length / 2]:0.000} ms, p10 {times[times.Length / 10]:0.000} ms, p90 {times[times.Length * 9 / 10]:0.000} ms; {bytes / 1024.0:0.0} KiB allocated per compile" +
+#if DEBUG
+            " (Debug build: run with -c Release for the real number)"
+#else
+            " (Release build)"
+#endif
+            );
     }
 }

@@ -181,6 +181,17 @@ public class DifferentialTests
     /// <summary>Pins the libseccomp 2.5.4 defect the random comparison works around, so a libseccomp
     /// upgrade that fixes it is noticed (then the workaround can go).</summary>
     [Test]
+    public void LibSeccomp_pseudo_number_collision_is_only_the_known_pair()
+    {
+        Assert.That(LibSeccomp.AmbiguousPseudoNames, Is.EquivalentTo(new[] { "switch_endian", "sys_debug_setcontext" }));
+        // runcs keeps them apart on ppc64le
+        var p = new SeccompProfile { DefaultAction = "SCMP_ACT_ALLOW", Architectures = ["SCMP_ARCH_PPC64LE"], Syscalls = [new SeccompSyscall { Names = ["sys_debug_setcontext"], Action = "SCMP_ACT_KILL" }] };
+        var prog = SeccompCompiler.Compile(p, SeccompArch.X86_64).Instructions;
+        Assert.That(BpfInterpreter.Run(prog, new SeccompData(256, AuditArch.Ppc64le)).Value, Is.EqualTo(SeccompRet.KillThread));
+        Assert.That(BpfInterpreter.Run(prog, new SeccompData(363, AuditArch.Ppc64le)).Value, Is.EqualTo(SeccompRet.Allow));
+    }
+
+    [Test]
     public void LibSeccomp_default_layout_stale_arch_defect_is_real()
     {
         var p = new SeccompProfile
@@ -227,7 +238,8 @@ internal static class RandomProfile
             Architectures = arches,
             Syscalls = new(),
         };
-        var names = SyscallTable.Names.Where(n => n is not ("socketcall" or "ipc")).ToArray();
+        // excluded: names libseccomp 2.5.4 mistranslates to another syscall (see AmbiguousPseudoNames)
+        var names = SyscallTable.Names.Where(n => n is not ("socketcall" or "ipc") && !LibSeccomp.AmbiguousPseudoNames.Contains(n)).ToArray();
         var actionOf = new Dictionary<string, (string, uint?)>();
         var argUse = new Dictionary<(string, uint), bool>(); // (name, arg index) -> all comparisons so far are EQ
         var blocks = rng.Next(1, rng.Next(2) == 0 ? 12 : 40);

@@ -44,6 +44,17 @@ internal static unsafe class LibSeccomp
 
     public static bool Known(string name) => seccomp_syscall_resolve_name(name) != -1;
 
+    /// <summary>Names whose native (x86_64) libseccomp number is a pseudo number shared with another
+    /// name. libseccomp 2.5.4 gives sys_debug_setcontext and switch_endian both -10191, so a rule added
+    /// by name through the native arch (as runc does) is translated to switch_endian (363) on
+    /// ppc64le: the sys_debug_setcontext rule lands on the wrong syscall. runcs resolves each name per
+    /// arch and filters 256 and 363 as the profile says, so these names cannot be compared.</summary>
+    public static IReadOnlySet<string> AmbiguousPseudoNames { get; } = SyscallTable.Names
+        .Select(n => (Name: n, Nr: seccomp_syscall_resolve_name(n)))
+        .Where(x => x.Nr < 0)
+        .GroupBy(x => x.Nr).Where(g => g.Count() > 1)
+        .SelectMany(g => g.Select(x => x.Name)).ToHashSet();
+
     private static int OpCode(string op) => op switch
     {
         "SCMP_CMP_NE" => 1, "SCMP_CMP_LT" => 2, "SCMP_CMP_LE" => 3, "SCMP_CMP_EQ" => 4,
