@@ -130,7 +130,9 @@ public static class SeccompCompiler
 
         // Flatten the rules the way runc's specconv + matchCall do.
         var notify = false;
-        var flat = new List<(int NameIndex, string Name, uint Action, Cond[][] Rules)>();
+        var nameCount = 0;
+        if (profile.Syscalls is { } all) foreach (var sc in all) nameCount += sc?.Names?.Count ?? 0;
+        var flat = new List<(int NameIndex, string Name, uint Action, Cond[][] Rules)>(nameCount);
         var skipped = 0;
         var syscalls = profile.Syscalls ?? [];
         for (var s = 0; s < syscalls.Count; s++)
@@ -184,7 +186,7 @@ public static class SeccompCompiler
         foreach (var a in arches)
         {
             var g = groups.FindIndex(x => x.Audit == a.AuditArch);
-            if (g < 0) { groups.Add((a.AuditArch, new List<ArchInfo>(), new Dictionary<uint, Entry>(flat.Count))); g = groups.Count - 1; }
+            if (g < 0) { groups.Add((a.AuditArch, new List<ArchInfo>(), new Dictionary<uint, Entry>(a.Arch == SeccompArch.X86_64 || a.Arch == SeccompArch.X32 ? 2 * flat.Count : flat.Count))); g = groups.Count - 1; }
             groups[g].Members.Add(a);
             var entries = groups[g].Entries;
             var table = SyscallTables.Table(a.Arch);
@@ -395,16 +397,14 @@ public static class SeccompCompiler
         }
 
         var leaves = new List<(Assembler.Label Label, Entry Entry)>();
-        var leafByKey = new Dictionary<string, Assembler.Label>(StringComparer.Ordinal);
         Assembler.Label Target(int i)
         {
             if (segs[i].Out.IsAction) return RetLabel(segs[i].Out.Action);
-            // syscalls with identical rule lists share one code block
+            // syscalls with identical rule lists share one code block (few conditional syscalls: a scan)
             var entry = segs[i].Out.Entry!;
-            var key = (entry.Is64 ? "64" : "32") + (entry.LittleEndian ? "le:" : "be:") + string.Join(";", entry.Rules.Select(r => r.Action + ":" + string.Join(",", r.Conds)));
-            if (leafByKey.TryGetValue(key, out var shared)) return shared;
+            foreach (var (label, other) in leaves)
+                if (ReferenceEquals(other, entry) || SameRules(other, entry)) return label;
             var l = asm.NewLabel("leaf");
-            leafByKey[key] = l;
             leaves.Add((l, entry));
             return l;
         }
@@ -495,6 +495,17 @@ public static class SeccompCompiler
             }
         }
         return rules;
+    }
+
+    private static bool SameRules(Entry a, Entry b)
+    {
+        if (a.Is64 != b.Is64 || a.LittleEndian != b.LittleEndian || a.Rules.Count != b.Rules.Count) return false;
+        for (var r = 0; r < a.Rules.Count; r++)
+        {
+            Rule x = a.Rules[r], y = b.Rules[r];
+            if (x.Action != y.Action || !x.Conds.AsSpan().SequenceEqual(y.Conds)) return false;
+        }
+        return true;
     }
 
     /// <summary>Syscalls favoured by the search tree (read and write first, then the next most frequent
