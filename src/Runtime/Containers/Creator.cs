@@ -62,6 +62,16 @@ public static class Creator
             store.Save(state); // from here on, `delete --force` can clean up whatever a crash leaves
             var fifo = Path.Combine(dir, StateStore.FifoName);
             if (Libc.mkfifo(fifo, 0x180) != 0) throw new RuncsException($"creating {fifo}: {Libc.LastError()}");
+            // In a user namespace, init runs as the host ids that container root maps to.
+            var (rootUid, rootGid) = (HostIdOf(config.Linux?.UidMappings, 0), HostIdOf(config.Linux?.GidMappings, 0));
+            if ((rootUid != 0 || rootGid != 0) && Libc.chown(fifo, rootUid, rootGid) != 0)
+                throw new RuncsException($"giving {fifo} to the container's root ({rootUid}:{rootGid}): {Libc.LastError()}");
+            int logFd = -1;
+            if (g.Log is { Length: > 0 } logPath && logPath != "/dev/stderr")
+            {
+                logFd = Libc.open(logPath, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1A0);
+                if (logFd < 0) throw new RuncsException($"opening log {logPath}: {Libc.LastError()}");
+            }
 
             int listenFds = 0;
             if (Environment.GetEnvironmentVariable("LISTEN_FDS") is { } lf && int.TryParse(lf, out var n) && n > 0) listenFds = n;
@@ -81,6 +91,7 @@ public static class Creator
                 Config = config,
                 ExtraFds = extra,
                 ConsoleFd = consoleFd,
+                LogFd = logFd,
                 // Stage 1 waits while its cgroups are created, limited and joined: every process of
                 // the container starts inside them, under its device rules.
                 PlaceInCgroup = pid =>
@@ -106,7 +117,7 @@ public static class Creator
                 Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config, FifoPath = fifo,
                 NoPivot = o.NoPivot, NoNewKeyring = o.NoNewKeyring, ExtraFds = extra, LogPath = g.Log, LogJson = g.LogFormat == "json",
                 Debug = g.Debug, HostPid = pid, CgroupPaths = state.CgroupPaths, NewNamespaces = newNs, Env = env, Created = state.Created,
-                ConsoleSocketFd = launcher.ConsoleTarget,
+                ConsoleSocketFd = launcher.ConsoleTarget, LogFd = launcher.LogTarget,
             });
             ServeInit(launcher, state, config);
             if (o.PidFile is { Length: > 0 } pf) WritePidFile(pf, pid);
@@ -170,6 +181,14 @@ public static class Creator
                     throw new RuncsException($"sync protocol error: unexpected message {h.Kind} from init");
             }
         }
+    }
+
+    /// <summary>The host id that container id <paramref name="id"/> maps to (itself without mappings).</summary>
+    private static uint HostIdOf(List<IdMapping>? maps, uint id)
+    {
+        foreach (var m in maps ?? [])
+            if (id >= m.ContainerID && id - m.ContainerID < m.Size) return m.HostID + (id - m.ContainerID);
+        return id;
     }
 
     private static Dictionary<string, string> NamespacePaths(Config c, int pid)

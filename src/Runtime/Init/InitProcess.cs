@@ -63,9 +63,10 @@ public static class InitProcess
 
             int fifo = Libc.open(ins.FifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0);
             if (fifo < 0) throw new RuncsException($"opening {ins.FifoPath}: {Libc.LastError()}");
-            int logFd = -1;
-            if (!string.IsNullOrEmpty(ins.LogPath) && ins.LogPath != "/dev/stderr")
-                logFd = Libc.open(ins.LogPath, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1A0);
+            // After `create` returns, errors go to the log the parent opened for us (--log), or to
+            // stderr, runc's default log destination.
+            int logFd = ins.LogFd >= 0 ? ins.LogFd : Libc.fcntl(2, 1030 /* F_DUPFD_CLOEXEC */, 3);
+            if (ins.LogFd >= 0) Libc.fcntl(logFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
 
             fs.EnterRoot();
             int consoleSlave = ins.ConsoleSocketFd >= 0 ? SetupConsole(ins) : -1;

@@ -32,5 +32,7 @@ public sealed class InitInstructions
     [JsonPropertyName("env")] public List<string> Env { get; set; } = new();
     /// <summary>Fd of the connected console socket (process.terminal), or -1.</summary>
     [JsonPropertyName("consoleSocketFd")] public int ConsoleSocketFd { get; set; } = -1;
+    /// <summary>Fd of the log destination, opened by the parent, or -1 (stderr).</summary>
+    [JsonPropertyName("logFd")] public int LogFd { get; set; } = -1;
     [JsonPropertyName("created")] public string Created { get; set; } = "";
 }

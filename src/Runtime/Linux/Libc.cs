@@ -53,6 +53,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fsync(int fd);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chown(string path, uint uid, uint gid);
+
     public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     /// <summary>Last errno as "message" text, e.g. "No such file or directory".</summary>

@@ -34,6 +34,10 @@ public sealed unsafe class InitLauncher : IDisposable
     /// <summary>Where init finds the console socket: right after the sync socket.</summary>
     public int ConsoleTarget => ConsoleFd >= 0 ? 4 + ExtraFds : -1;
 
+    /// <summary>The log destination opened by the parent (init may not be able to open it itself), or -1.</summary>
+    public int LogFd { get; init; } = -1;
+    public int LogTarget => LogFd >= 0 ? 5 + ExtraFds : -1;
+
     /// <summary>Launches stages 1 and 2; returns when init's pid is known and stage 1 has exited.</summary>
     public void Launch()
     {
@@ -100,9 +104,15 @@ public sealed unsafe class InitLauncher : IDisposable
         int stage2 = plan.Syscall(SysNr.dup3, "passing the sync socket to init", childFd, syncTarget, 0);
         if (ConsoleFd >= 0)
         {
-            int consoleFd = MoveAbove(ConsoleFd, 5 + ExtraFds);
+            int consoleFd = MoveAbove(ConsoleFd, 6 + ExtraFds);
             _fdsToClose.Add(consoleFd);
             plan.Syscall(SysNr.dup3, "passing the console socket to init", consoleFd, ConsoleTarget, 0);
+        }
+        if (LogFd >= 0)
+        {
+            int logFd = MoveAbove(LogFd, 6 + ExtraFds);
+            if (logFd != LogFd) _fdsToClose.Add(logFd);
+            plan.Syscall(SysNr.dup3, "passing the log to init", logFd, LogTarget, 0);
         }
         plan.SetCloneTarget(clone, stage2);
         byte** argv = plan.CStringArray(["runcs", "init"]);

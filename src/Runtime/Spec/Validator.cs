@@ -272,17 +272,21 @@ public static class Validator
         }
     }
 
-    /// <summary>The file must exist and be a namespace of the stated type (readlink of its fd: "net:[...]").</summary>
+    /// <summary>The file must exist and be a namespace of the stated type (ioctl NS_GET_NSTYPE: works for bind-mounted nsfs files too).</summary>
     private static void CheckNamespacePath(string path, string procName, string type, string ptr)
     {
         int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
         if (fd < 0) throw new ConfigException(ptr, $"namespace path {path}: {Libc.LastError()}");
         try
         {
-            string? target = null;
-            try { target = new FileInfo($"/proc/self/fd/{fd}").LinkTarget; } catch (IOException) { }
-            if (target is null || !target.StartsWith(procName + ":[", StringComparison.Ordinal))
-                throw new ConfigException(ptr, $"{path} is not a {type} namespace" + (target is null ? "" : $" (it is {target})"));
+            int want = Tables.Namespaces[Tables.NamespaceIndex(type)].CloneFlag;
+            int got = Terminal.Pty.ioctl(fd, 0xb703 /* NS_GET_NSTYPE */, 0);
+            if (got < 0) throw new ConfigException(ptr, $"{path} is not a namespace file");
+            if (got != want)
+            {
+                var actual = Tables.Namespaces.FirstOrDefault(n => n.CloneFlag == got).Type ?? $"0x{got:x}";
+                throw new ConfigException(ptr, $"{path} is not a {type} namespace (it is a {actual} namespace)");
+            }
         }
         finally { Libc.close(fd); }
     }

@@ -92,10 +92,9 @@ public class NamespaceTests
         Assert.That(string.Join("\n", lines.Skip(2)), Does.Contain("monotonic").And.Contain("432000").And.Contain("864000"));
     }
 
-    [Test, Category("KnownBug")]
+    [Test]
     public void ConfigLinux_UserNamespace_Mappings_AndId()
     {
-        Assert.Ignore("known bug: with a user namespace, init (root mapped to host uid 100000) cannot open exec.fifo for writing (0600 root:root, Creator.cs does not chown it to the container root) nor the --log file, so it dies silently after create and start fails with \"exited before it could be started\"");
         // config-linux.md "User namespace mappings".
         using var b = new Bundle();
         b.AddNamespace("user");
@@ -112,10 +111,9 @@ public class NamespaceTests
         Assert.That(lines[4], Is.Not.EqualTo(LcAssert.HostNs("user")));
     }
 
-    [Test, Category("KnownBug")]
+    [Test]
     public void ConfigLinux_UserNamespace_ProcessRunsAsMappedHostUid()
     {
-        Assert.Ignore("known bug: with a user namespace, init (root mapped to host uid 100000) cannot open exec.fifo for writing (0600 root:root, Creator.cs does not chown it to the container root) nor the --log file, so it dies silently after create and start fails with \"exited before it could be started\"");
         // Seen from the host, the container process is uid 100000+uid.
         using var b = new Bundle();
         b.AddNamespace("user");
@@ -132,10 +130,9 @@ public class NamespaceTests
         Assert.That(status["Uid"].Split('\t')[0], Is.EqualTo("100000"));
     }
 
-    [Test, Category("KnownBug")]
+    [Test]
     public void ConfigLinux_Namespaces_JoinByPath_Network()
     {
-        Assert.Ignore("known bug: namespace path check (Spec/Validator.cs CheckNamespacePath) readlinks the fd, which for a bind-mounted nsfs file (/run/netns/X from ip netns add) is the path, not net:[ino]: use ioctl NS_GET_NSTYPE");
         using var b = new Bundle();
         var name = "runcs-lc-" + Guid.NewGuid().ToString("N")[..8];
         var add = Run.Exec("ip", ["netns", "add", name]);
