@@ -40,8 +40,7 @@ public static class Creator
             throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket (process.terminal is true: pass --console-socket)");
         if (!config.Process.Terminal && !string.IsNullOrEmpty(o.ConsoleSocket))
             throw new RuncsException("--console-socket is only valid when process.terminal is true");
-        if (config.Linux?.Seccomp is not null)
-            throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to run the container without it");
+        var seccomp = SeccompSetup.Compile(config.Linux?.Seccomp);
 
         var cgroups = ContainerCgroups.Factory.ForContainer(o.Id, config.Linux?.CgroupsPath, g.SystemdCgroup);
         var resources = config.Linux?.Resources;
@@ -118,6 +117,7 @@ public static class Creator
                 NoPivot = o.NoPivot, NoNewKeyring = o.NoNewKeyring, ExtraFds = extra, LogPath = g.Log, LogJson = g.LogFormat == "json",
                 Debug = g.Debug, HostPid = pid, CgroupPaths = state.CgroupPaths, NewNamespaces = newNs, Env = env, Created = state.Created,
                 ConsoleSocketFd = launcher.ConsoleTarget, LogFd = launcher.LogTarget,
+                SeccompProgram = seccomp?.Program, SeccompFlags = seccomp?.Flags ?? 0, SeccompListener = seccomp?.NeedsListener ?? false,
             });
             ServeInit(launcher, state, config);
             if (o.PidFile is { Length: > 0 } pf) WritePidFile(pf, pid);
@@ -175,6 +175,15 @@ public static class Creator
                         throw;
                     }
                     break;
+                case SyncKind.SeccompListener:
+                {
+                    int fd = FdPassing.Receive(ch.Fd, out _, 1);
+                    if (fd < 0) throw new RuncsException("init did not pass its seccomp listener");
+                    try { SeccompSetup.SendListener(config.Linux!.Seccomp!, fd, state.Pid, StatusDeriver.ToOci(state, Status.Creating)); }
+                    finally { Libc.close(fd); }
+                    ch.Send(SyncKind.HookDone);
+                    break;
+                }
                 case SyncKind.Ready:
                     return;
                 default:

@@ -37,7 +37,9 @@ public static class ExecCommand
             throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket");
         if (!string.IsNullOrEmpty(p.ApparmorProfile)) throw new RuncsException($"apparmor profile {p.ApparmorProfile} requested, but AppArmor is not enabled on this host");
         if (!string.IsNullOrEmpty(p.SelinuxLabel)) throw new RuncsException($"SELinux label {p.SelinuxLabel} requested, but SELinux is not enabled on this host");
-        if (config.Linux?.Seccomp is not null) throw new RuncsException("linux.seccomp is not enforced by runcs yet; refusing to exec without it");
+        var seccomp = SeccompSetup.Compile(config.Linux?.Seccomp);
+        if (seccomp is { NeedsListener: true })
+            throw new RuncsException("exec into a container whose seccomp profile uses SCMP_ACT_NOTIFY is not supported by runcs yet");
 
         int preserve = inv.Int("preserve-fds", 0);
         if (preserve < 0) throw new RuncsException($"invalid --preserve-fds {preserve}: must not be negative");
@@ -54,6 +56,8 @@ public static class ExecCommand
             Env = p.Env ?? [],
             ExtraFds = preserve,
             ConsoleSlave = slave,
+            SeccompProgram = seccomp?.Program,
+            SeccompFlags = seccomp?.Flags ?? 0,
             PlaceInCgroup = pid => { if (cgroupPaths is { Count: > 0 }) ContainerCgroups.Factory.FromPaths(cgroupPaths).Join(pid); },
         };
         // The init pid must still be the container's when its namespaces are opened.

@@ -303,12 +303,24 @@ public sealed unsafe class Finalizer
             if ((ambient & (1UL << c)) != 0)
             {
                 long r = RawSyscalls.Invoke(SysNr.prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
-                if (r < 0) Log.Warn($"cannot raise ambient capability {Tables.Capabilities[c]}: {Libc.StrError((int)-r)}");
+                if (r < 0) Log.Debug($"cannot raise ambient capability {Tables.Capabilities[c]}: {Libc.StrError((int)-r)}");
             }
     }
 
-    private void InstallSeccomp()
+    private bool _seccompInstalled;
+
+    /// <summary>Installs the filter now (notify profiles, during create); returns the listener fd.</summary>
+    public int InstallSeccompNow()
     {
+        int fd = InstallSeccomp();
+        if (fd <= 0) throw new RuncsException("installing the seccomp filter: the kernel returned no notify listener");
+        return fd;
+    }
+
+    private int InstallSeccomp()
+    {
+        if (_seccompInstalled) return -1;
+        _seccompInstalled = true;
         var prog = _ins.SeccompProgram!;
         fixed (byte* p = prog)
         {
@@ -317,7 +329,9 @@ public sealed unsafe class Finalizer
             *(ushort*)fprog = (ushort)(prog.Length / 8);
             *(byte**)(fprog + 8) = p;
             long r = RawSyscalls.Invoke(SysNr.seccomp, SECCOMP_SET_MODE_FILTER, _ins.SeccompFlags, (long)fprog);
+            if (r == -22) throw new RuncsException($"installing the seccomp filter: the kernel rejected it (flags 0x{_ins.SeccompFlags:x} or the program): {Libc.StrError(22)}");
             Sys(r, "installing the seccomp filter");
+            return (int)r;
         }
     }
 

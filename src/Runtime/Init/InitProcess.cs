@@ -73,6 +73,17 @@ public static class InitProcess
             fs.FinishInRoot();
             var fin = new Finalizer(ins) { ConsoleSlave = consoleSlave };
             fin.Prepare();
+            if (ins.SeccompListener)
+            {
+                // runc's order: a notify filter is loaded during create, while the runtime is still
+                // there to pass the listener to the agent.
+                int listener = fin.InstallSeccompNow();
+                ch.Send(SyncKind.SeccompListener);
+                FdPassing.Send(ch.Fd, listener, "s"u8);
+                Libc.close(listener);
+                var ack = ch.Receive() ?? throw new RuncsException("the runtime went away while passing the seccomp listener");
+                if (ack.Header.Kind != SyncKind.HookDone) throw new RuncsException("sync protocol error after passing the seccomp listener");
+            }
 
             ch.Send(SyncKind.Ready);
             ready = true;

@@ -29,6 +29,8 @@ public sealed class InitInstructions
     /// <summary>Compiled seccomp program (struct sock_filter array), or null.</summary>
     [JsonPropertyName("seccompProgram")] public byte[]? SeccompProgram { get; set; }
     [JsonPropertyName("seccompFlags")] public uint SeccompFlags { get; set; }
+    /// <summary>The filter has SCMP_ACT_NOTIFY rules: install it during create and hand the listener to the parent.</summary>
+    [JsonPropertyName("seccompListener")] public bool SeccompListener { get; set; }
     [JsonPropertyName("env")] public List<string> Env { get; set; } = new();
     /// <summary>Fd of the connected console socket (process.terminal), or -1.</summary>
     [JsonPropertyName("consoleSocketFd")] public int ConsoleSocketFd { get; set; } = -1;

@@ -49,10 +49,10 @@ public static unsafe partial class FdPassing
     }
 
     /// <summary>Receives one fd (close-on-exec) and the message bytes; -1 if none came.</summary>
-    public static int Receive(int socket, out byte[] data)
+    public static int Receive(int socket, out byte[] data, int maxBytes = 4096)
     {
         byte* buf = stackalloc byte[4096];
-        var iov = new IoVec { Base = buf, Len = 4096 };
+        var iov = new IoVec { Base = buf, Len = Math.Clamp(maxBytes, 1, 4096) };
         byte* control = stackalloc byte[64];
         new Span<byte>(control, 64).Clear();
         var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 64 };

@@ -202,4 +202,6 @@ public static class SyncKind
     public const int Instructions = 20;
     public const int HookDone = 21;
     public const int ExecPid = 22;
+    /// <summary>Init's seccomp notify listener follows (one byte carrying the fd over SCM_RIGHTS).</summary>
+    public const int SeccompListener = 14;
 }

@@ -18,9 +18,26 @@ public static class FeaturesInfo
     /// <summary>Mount options the rootfs builder carries out (idmap, ridmap and tmpcopyup are refused, so not listed).</summary>
     public static string[] MountOptions => [.. Init.MountOptions.Known.Where(o => o is not ("idmap" or "ridmap"))];
 
-    public static bool SeccompEnforced => false;
+    public static bool SeccompEnforced => true;
     public static bool CgroupV1 => true;
     public static bool CgroupV2 => true;
+
+    /// <summary>
+    /// Whether the running kernel knows a seccomp filter flag: seccomp(SET_MODE_FILTER, flag, NULL)
+    /// fails with EFAULT (it got as far as reading the program) for known flags, EINVAL otherwise.
+    /// </summary>
+    public static bool KernelHasSeccompFlag(string name)
+    {
+        long bit = name switch
+        {
+            "SECCOMP_FILTER_FLAG_TSYNC" => 1, "SECCOMP_FILTER_FLAG_LOG" => 2, "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => 4,
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => 32, _ => 0,
+        };
+        if (bit == 0) return false;
+        // WAIT_KILLABLE_RECV is only valid together with NEW_LISTENER (8).
+        long flags = bit == 32 ? bit | 8 : bit;
+        return Runcs.Linux.RawSyscalls.Invoke(Runcs.Linux.SysNr.seccomp, 1, flags, 0) == -14;
+    }
 
     public static Features Build() => new()
     {
@@ -33,7 +50,15 @@ public static class FeaturesInfo
             Namespaces = [.. Namespaces],
             Capabilities = [.. Tables.Capabilities],
             Cgroup = new CgroupFeatures { V1 = CgroupV1, V2 = CgroupV2, Systemd = false, SystemdUser = false, Rdma = false },
-            Seccomp = new SeccompFeatures { Enabled = SeccompEnforced },
+            Seccomp = new SeccompFeatures
+            {
+                Enabled = SeccompEnforced,
+                Actions = [.. Runcs.Seccomp.SeccompCompiler.SupportedActions],
+                Operators = [.. Runcs.Seccomp.SeccompCompiler.SupportedOperators],
+                Archs = [.. Runcs.Seccomp.SeccompCompiler.SupportedArchitectures],
+                KnownFlags = [.. Runcs.Seccomp.SeccompCompiler.SupportedFlags],
+                SupportedFlags = [.. Runcs.Seccomp.SeccompCompiler.SupportedFlags.Where(KernelHasSeccompFlag)],
+            },
             Apparmor = new EnabledFeature { Enabled = false },
             Selinux = new EnabledFeature { Enabled = false },
             IntelRdt = new EnabledFeature { Enabled = false },
