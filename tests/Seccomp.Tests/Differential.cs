@@ -6,7 +6,18 @@ namespace Runcs.Seccomp.Tests;
 /// generated seccomp_data and requires the same return value.</summary>
 public class DifferentialTests
 {
-    internal static readonly string ConfigDir = "/work/shared/real-world-configs";
+    /// <summary>The shared data beside the repository (../shared/real-world-configs), found from the test binary.</summary>
+    internal static readonly string ConfigDir = FindConfigDir();
+
+    private static string FindConfigDir()
+    {
+        if (Environment.GetEnvironmentVariable("RUNCS_REPO") is { Length: > 0 } repo)
+            return Path.GetFullPath(Path.Combine(repo, "..", "shared", "real-world-configs"));
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "OciRuntime.sln"))) dir = dir.Parent;
+        if (dir is null) throw new InvalidOperationException("cannot find the repository (OciRuntime.sln) above " + AppContext.BaseDirectory);
+        return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "real-world-configs"));
+    }
 
     private static bool Long => Environment.GetEnvironmentVariable("RUNCS_SECCOMP_LONG") == "1";
 

@@ -150,7 +150,7 @@ public class DeviceTests
     [Test]
     public void Docker_config_program()
     {
-        var cfg = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText("/work/shared/real-world-configs/docker-run.json"), RuncsJson.Default.Config)!;
+        var cfg = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(System.IO.Path.Combine(Runcs.Tests.Schema.SchemaTestData.SharedDir, "real-world-configs", "docker-run.json")), RuncsJson.Default.Config)!;
         var prog = DeviceProgram.Generate(DeviceEmulator.From(DeviceRules.Effective(cfg.Linux!.Resources!.Devices)));
         Assert.That(BpfInterpreter.Run(prog, 'c', 5, 1, DeviceAccess.Read | DeviceAccess.Write), Is.True, "console");
         Assert.That(BpfInterpreter.Run(prog, 'c', 10, 229, DeviceAccess.Read | DeviceAccess.Write), Is.False, "fuse denied");

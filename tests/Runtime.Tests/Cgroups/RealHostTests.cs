@@ -128,7 +128,7 @@ public class RealHostTests
     public void Docker_device_rules_on_the_real_v1_devices_controller()
     {
         if (!_f.Layout.V1.ContainsKey("devices")) Assert.Ignore("no v1 devices controller");
-        var cfg = JsonSerializer.Deserialize(File.ReadAllText("/work/shared/real-world-configs/docker-run.json"), RuncsJson.Default.Config)!;
+        var cfg = JsonSerializer.Deserialize(File.ReadAllText(System.IO.Path.Combine(Runcs.Tests.Schema.SchemaTestData.SharedDir, "real-world-configs", "docker-run.json")), RuncsJson.Default.Config)!;
         var m = Make("devs");
         m.Create();
         m.Set(cfg.Linux!.Resources);

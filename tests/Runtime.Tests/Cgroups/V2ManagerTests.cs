@@ -275,7 +275,7 @@ public class V2ManagerTests
     [Test]
     public void Real_world_configs_apply_on_the_fake_v2_host()
     {
-        foreach (var file in Directory.GetFiles("/work/shared/real-world-configs", "*.json"))
+        foreach (var file in Directory.GetFiles(System.IO.Path.Combine(Runcs.Tests.Schema.SchemaTestData.SharedDir, "real-world-configs"), "*.json"))
         {
             var cfg = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(file), RuncsJson.Default.Config)!;
             using var h = FakeHost.V2();

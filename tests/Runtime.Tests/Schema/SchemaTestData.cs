@@ -6,7 +6,7 @@ using Runcs.Spec;
 namespace Runcs.Tests.Schema;
 
 /// <summary>Where the test data lives and how each schema (official and runcs's) reaches a verdict.</summary>
-internal static class SchemaTestData
+public static class SchemaTestData
 {
     /// <summary>The repository root: $RUNCS_REPO, else the first parent of the test binary holding OciRuntime.sln.</summary>
     public static string RepoRoot { get; } = FindRepoRoot();

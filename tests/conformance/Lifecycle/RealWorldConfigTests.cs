@@ -12,7 +12,7 @@ namespace Runcs.Conformance.Lifecycle;
 [TestFixture, NonParallelizable]
 public class RealWorldConfigTests
 {
-    private static string ConfigDir => Environment.GetEnvironmentVariable("RUNCS_REAL_WORLD_CONFIGS") is { Length: > 0 } d ? d : "/work/shared/real-world-configs";
+    private static string ConfigDir => Environment.GetEnvironmentVariable("RUNCS_REAL_WORLD_CONFIGS") is { Length: > 0 } d ? d : Path.Combine(Env.Repo, "..", "shared", "real-world-configs");
 
     /// <summary>Adapts a manager's config to this machine; returns it.</summary>
     private static JsonObject Adapt(Bundle b, string file)
@@ -22,12 +22,10 @@ public class RealWorldConfigTests
         c["root"]!["path"] = "rootfs";
         // process.terminal -> false: --console-socket is not supported by runcs yet.
         c["process"]!["terminal"] = false;
-        // linux.seccomp dropped FOR NOW: seccomp enforcement is not wired yet and runcs refuses such configs.
-        // TODO(seccomp): keep the profile once linux.seccomp is enforced.
-        c["linux"]!.AsObject().Remove("seccomp");
+        // linux.seccomp is kept as the manager wrote it: runcs enforces it.
         // cgroupsPath: absolute manager paths (/docker/<id>) become relative ones, so that once the cgroup
         // manager is wired the test stays inside the machine's own cgroup (DESIGN.md "Testing").
-        if (c["linux"]!["cgroupsPath"] is JsonValue) c["linux"]!["cgroupsPath"] = "runcs-lc-real-world/" + Guid.NewGuid().ToString("N")[..8];
+        if (c["linux"]!["cgroupsPath"] is JsonValue) c["linux"]!["cgroupsPath"] = "runcs-lc-real-world-" + Guid.NewGuid().ToString("N")[..8];
         // Hooks that name manager binaries (Docker's libnetwork-setkey through /proc/<dockerd>/exe) are dropped.
         if (c["hooks"] is JsonObject hooks)
         {
