@@ -33,6 +33,7 @@ public static class Creator
     public static (StoredState State, int InitPid) Create(Cli.GlobalOptions g, CreateOptions o)
     {
         StateStore.ValidateId(o.Id);
+        CgroupAttachPrewarm.Start();
         if (o.PreserveFds < 0) throw new RuncsException($"invalid --preserve-fds {o.PreserveFds}: must not be negative");
         var loaded = ConfigLoader.LoadBundle(o.Bundle, forCreate: true);
         var config = loaded.Config;

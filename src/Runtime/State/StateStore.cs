@@ -94,7 +94,7 @@ public sealed class StateStore
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1))
         {
             fs.Write(bytes);
-            fs.Flush(true);
+            fs.Flush();
         }
         File.Move(tmp, Path.Combine(dir, StateFile), overwrite: true);
     }
