@@ -2,7 +2,7 @@
 # `make bench`: runcs, runc and crun side by side on one busybox bundle, interleaved.
 # Prints a table and writes bench/results.md, bench/results.svg and bench/results-raw.tsv.
 #
-# Method (see bench/README.md):
+# Method:
 #  - all three runtimes run inside the same wrapper: a private mount + pid namespace
 #    (`unshare -m -p -f --mount-proc`). On a hybrid cgroup host the cgroup2 mount at
 #    /sys/fs/cgroup/unified is replaced there by an empty private tmpfs (crun refuses hybrid
