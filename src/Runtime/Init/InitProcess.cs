@@ -44,7 +44,13 @@ public static class InitProcess
             fs.MountAll(rootFd);
             fs.SetupDevices(rootFd);
             if (ins.Config.Process is { } proc)
-                LinuxSyscalls.Instance.Close(fs.EnsureInRoot(rootFd, proc.Cwd, false, $"creating cwd {proc.Cwd}"));
+            {
+                int cwdFd = fs.EnsureInRoot(rootFd, proc.Cwd, false, $"creating cwd {proc.Cwd}");
+                long cwdType = LinuxSyscalls.Instance.FileType(cwdFd);
+                LinuxSyscalls.Instance.Close(cwdFd);
+                // Fail `create` (as runc does), not the exec after `start`, whose error only the log sees.
+                if (cwdType >= 0 && cwdType != Mounts.S_IFDIR) throw new RuncsException($"cwd {proc.Cwd}: not a directory");
+            }
             LinuxSyscalls.Instance.Close(rootFd);
             fs.SetNames();
 
