@@ -42,6 +42,25 @@ public sealed unsafe class Finalizer
         _path = Native(_exe);
         _argv = NativeArray(args);
         _envp = NativeArray(_ins.Env);
+        CheckRlimitsRaisable();
+    }
+
+    /// <summary>
+    /// The rlimits are applied at finalize (a low RLIMIT_AS would break this managed init), but a
+    /// hard limit that cannot be raised must fail `create` as in runc, not the exec after `start`
+    /// whose error only the log sees (Podman's default nproc/nofile do this without CAP_SYS_RESOURCE).
+    /// </summary>
+    private void CheckRlimitsRaisable()
+    {
+        if (_p.Rlimits is null) return;
+        const int CAP_SYS_RESOURCE = 24;
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("CapEff:", StringComparison.Ordinal)
+                && (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << CAP_SYS_RESOURCE)) != 0) return;
+        ulong* old = stackalloc ulong[2];
+        foreach (var rl in _p.Rlimits)
+            if (RawSyscalls.Invoke(SysNr.prlimit64, 0, Tables.RlimitNumber(rl.Type), 0, (long)old) == 0 && rl.Hard > old[1])
+                throw new RuncsException($"setting rlimit {rl.Type} to soft={rl.Soft} hard={rl.Hard}: {Libc.StrError(1)} (raising the hard limit above {old[1]} needs CAP_SYS_RESOURCE)");
     }
 
     public static string LookPath(string name, List<string> env, string cwd)
