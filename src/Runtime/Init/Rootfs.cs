@@ -445,10 +445,22 @@ public sealed class Rootfs
         }
     }
 
-    /// <summary>After entering the root: masked paths, read-only paths, read-only root, propagation, sysctls.</summary>
+    /// <summary>After entering the root: sysctls, masked paths, read-only paths, read-only root, propagation.</summary>
     public unsafe void FinishInRoot()
     {
         var l = _c.Linux;
+        // Sysctls first, as runc does: /proc/sys is normally among the read-only paths below
+        // (Docker sets net.ipv4.ip_unprivileged_port_start on every container).
+        if (l?.Sysctl is { } sysctl)
+        {
+            foreach (var (k, v) in sysctl)
+            {
+                var path = "/proc/sys/" + k.Replace('.', '/');
+                try { File.WriteAllText(path, v); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                { throw new RuncsException($"setting sysctl {k}={v}: {e.Message}"); }
+            }
+        }
         if (l?.MaskedPaths is { Count: > 0 } masked)
         {
             int nullFd = OpenVerifiedDevNull();
@@ -468,16 +480,6 @@ public sealed class Rootfs
         }
         if (l?.RootfsPropagation is { Length: > 0 } prop && Mounts.mount(null, "/", null, PropagationFlags(prop), null) != 0)
             throw new RuncsException($"setting rootfs propagation {prop}: {Libc.LastError()}");
-        if (l?.Sysctl is { } sysctl)
-        {
-            foreach (var (k, v) in sysctl)
-            {
-                var path = "/proc/sys/" + k.Replace('.', '/');
-                try { File.WriteAllText(path, v); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                { throw new RuncsException($"setting sysctl {k}={v}: {e.Message}"); }
-            }
-        }
     }
 
     /// <summary>/dev/null, checked to be the real null device (a symlink or other file there could redirect masks: CVE-2025-31133).</summary>
