@@ -70,6 +70,16 @@ public static class Eco
         return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 
+    /// <summary>Writes what runc and runcs showed to .cache/ecosystem/compare-FIXTURE-{runc,runcs}.txt (for diff) and the test output.</summary>
+    public static void SaveComparison(string fixture, List<string> runc, List<string> runcs)
+    {
+        var dir = Path.Combine(Env.Repo, ".cache", "ecosystem");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, $"compare-{fixture}-runc.txt"), string.Join("\n---\n", runc));
+        File.WriteAllText(Path.Combine(dir, $"compare-{fixture}-runcs.txt"), string.Join("\n---\n", runcs));
+        TestContext.Out.WriteLine(string.Join("\n---\n", runcs));
+    }
+
     /// <summary>Appends a latency line to .cache/ecosystem/latency.txt and the test output.</summary>
     public static void ReportLatency(string manager, double runcsMs, double runcMs)
     {
