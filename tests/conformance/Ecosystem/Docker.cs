@@ -65,7 +65,7 @@ public class DockerTests
         }
         foreach (var id in _ids) Leftovers.RemoveCgroups(Leftovers.CgroupsContaining(id));
         // dockerd's cgroup parent (/docker in every hierarchy); removal fails harmlessly while in use.
-        Leftovers.RemoveCgroups(Leftovers.CgroupsContaining("docker", 0).Where(d => Path.GetFileName(d) == "docker"));
+        Leftovers.RemoveCgroups(Leftovers.CgroupsContaining("docker", 1).Where(d => Path.GetFileName(d) == "docker"));
         if (_dir.Length > 0) Leftovers.RemoveTree(_dir);
     }
 

@@ -51,7 +51,7 @@ public class PodmanTests
             Leftovers.RemoveCgroups(Leftovers.CgroupsContaining(id));
         }
         // Podman's cgroupfs parent; removal fails harmlessly while in use.
-        Leftovers.RemoveCgroups(Leftovers.CgroupsContaining("libpod_parent", 0).Where(d => Path.GetFileName(d) == "libpod_parent"));
+        Leftovers.RemoveCgroups(Leftovers.CgroupsContaining("libpod_parent", 1).Where(d => Path.GetFileName(d) == "libpod_parent"));
         Leftovers.RemoveTree(_dir);
     }
 
