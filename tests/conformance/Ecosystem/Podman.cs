@@ -51,7 +51,8 @@ public class PodmanTests
             Leftovers.RemoveCgroups(Leftovers.CgroupsContaining(id));
         }
         // Podman's cgroupfs parent; removal fails harmlessly while in use.
-        Leftovers.RemoveCgroups(Leftovers.CgroupsContaining("libpod_parent", 1).Where(d => Path.GetFileName(d) == "libpod_parent"));
+        var parents = Leftovers.CgroupsContaining("libpod_parent", 1).Where(d => Path.GetFileName(d) == "libpod_parent").ToList();
+        Leftovers.RemoveCgroups(parents.Select(d => Path.Combine(d, "conmon")).Where(Directory.Exists).Concat(parents));
         Leftovers.RemoveTree(_dir);
     }
 
