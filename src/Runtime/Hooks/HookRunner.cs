@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+using Runcs.Linux;
 using System.Text.Json;
 using Runcs.Spec;
 using Runcs.State;
@@ -34,50 +35,41 @@ public static class HookRunner
     private static void Run(string kind, int index, Hook h, string stateJson)
     {
         var what = $"running {kind} hook #{index} ({h.Path})";
-        var psi = new ProcessStartInfo(h.Path)
+        // args have execv semantics: args[0] is argv[0], which may differ from the path.
+        IReadOnlyList<string> argv = h.Args is { Count: > 0 } ? h.Args : [h.Path];
+        IReadOnlyList<string> envp = h.Env ?? [];
+        Spawn.Child c;
+        try { c = Spawn.Start(h.Path, argv, envp); }
+        catch (IOException e) { throw new RuncsException($"{what}: {e.Message}"); }
+        using var stdout = new FileStream(new SafeFileHandle(c.StdoutR, true), FileAccess.Read, 1);
+        using var stderrStream = new FileStream(new SafeFileHandle(c.StderrR, true), FileAccess.Read, 1);
+        var stderr = new StreamReader(stderrStream).ReadToEndAsync();
+        var drain = stdout.CopyToAsync(Stream.Null);
+        using (var stdin = new FileStream(new SafeFileHandle(c.StdinW, true), FileAccess.Write, 1))
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (h.Args is { Count: > 1 })
-            for (int i = 1; i < h.Args.Count; i++) psi.ArgumentList.Add(h.Args[i]);
-        psi.Environment.Clear();
-        if (h.Env is { } env)
-            foreach (var kv in env)
-            {
-                int eq = kv.IndexOf('=');
-                if (eq > 0) psi.Environment[kv[..eq]] = kv[(eq + 1)..];
-            }
-        System.Diagnostics.Process p;
-        try { p = System.Diagnostics.Process.Start(psi) ?? throw new RuncsException($"{what}: could not start"); }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
-        { throw new RuncsException($"{what}: {e.Message}"); }
-        using (p)
-        {
-            var stderr = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEndAsync();
             try
             {
-                p.StandardInput.Write(stateJson);
-                p.StandardInput.Close();
+                var bytes = System.Text.Encoding.UTF8.GetBytes(stateJson);
+                stdin.Write(bytes);
             }
             catch (IOException) { /* the hook did not read its stdin: allowed */ }
-            int timeoutMs = h.Timeout is > 0 ? h.Timeout.Value * 1000 : -1;
-            if (!p.WaitForExit(timeoutMs))
-            {
-                try { p.Kill(true); } catch (InvalidOperationException) { }
-                p.WaitForExit();
-                throw new RuncsException($"{what}: timed out after {h.Timeout} s");
-            }
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-            {
-                var err = stderr.Result.Trim();
-                if (err.Length > 300) err = err[..300];
-                throw new RuncsException($"{what}: exited with status {p.ExitCode}{(err.Length > 0 ? ": " + err.Replace('\n', ' ') : "")}");
-            }
         }
+        int timeoutMs = h.Timeout is > 0 ? h.Timeout.Value * 1000 : -1;
+        if (!Spawn.Wait(c.Pid, timeoutMs, out int status))
+        {
+            Libc.kill(c.Pid, 9);
+            Spawn.Wait(c.Pid, -1, out _);
+            throw new RuncsException($"{what}: timed out after {h.Timeout} s");
+        }
+        int sig = status & 0x7f, code = (status >> 8) & 0xff;
+        if (sig != 0 || code != 0)
+        {
+            string err = "";
+            if (stderr.Wait(1000)) err = stderr.Result.Trim();
+            if (err.Length > 300) err = err[..300];
+            var how = sig != 0 ? $"was killed by signal {sig}" : $"exited with status {code}";
+            throw new RuncsException($"{what}: {how}{(err.Length > 0 ? ": " + err.Replace('\n', ' ') : "")}");
+        }
+        drain.Wait(1000);
     }
 }

@@ -38,7 +38,6 @@ public sealed unsafe class Finalizer
     {
         var args = _p.Args ?? [];
         if (args.Count == 0) throw new RuncsException("process.args is empty");
-        CheckCwd(_p.Cwd);
         CheckRlimits();
         _exe = LookPath(args[0], _ins.Env, _p.Cwd);
         _path = Native(_exe);
@@ -64,13 +63,6 @@ public sealed unsafe class Finalizer
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         return [.. env, "HOME=" + home];
-    }
-
-    /// <summary>A cwd that exists but is not a directory fails at create (as runc), not after `start`.</summary>
-    private static void CheckCwd(string cwd)
-    {
-        if (File.Exists(cwd) && !Directory.Exists(cwd))
-            throw new RuncsException($"chdir to cwd {cwd}: {Libc.StrError(20 /* ENOTDIR */)}");
     }
 
     /// <summary>

@@ -44,7 +44,13 @@ public static class InitProcess
             fs.MountAll(rootFd);
             fs.SetupDevices(rootFd);
             if (ins.Config.Process is { } proc)
-                LinuxSyscalls.Instance.Close(fs.EnsureInRoot(rootFd, proc.Cwd, false, $"creating cwd {proc.Cwd}"));
+            {
+                int cwdFd = fs.EnsureInRoot(rootFd, proc.Cwd, false, $"creating cwd {proc.Cwd}");
+                long cwdType = LinuxSyscalls.Instance.FileType(cwdFd);
+                LinuxSyscalls.Instance.Close(cwdFd);
+                // Fail `create` (as runc does), not the exec after `start`, whose error only the log sees.
+                if (cwdType >= 0 && cwdType != Mounts.S_IFDIR) throw new RuncsException($"cwd {proc.Cwd}: not a directory");
+            }
             LinuxSyscalls.Instance.Close(rootFd);
             fs.SetNames();
 
@@ -70,6 +76,12 @@ public static class InitProcess
 
             fs.EnterRoot();
             int consoleSlave = ins.ConsoleSocketFd >= 0 ? SetupConsole(ins) : -1;
+            // As runc does: with a terminal the pty replaces the caller's stdio now, not at start.
+            // containerd's shim (go-runc) reads `create`'s output to EOF; an init still holding
+            // that pipe until `start` would hang the shim's Create forever.
+            for (int sfd = 0; consoleSlave >= 0 && sfd <= 2; sfd++)
+                if (RawSyscalls.Invoke(SysNr.dup3, consoleSlave, sfd, 0) is < 0 and var r)
+                    throw new RuncsException($"connecting fd {sfd} to the console: {Libc.StrError((int)-r)}");
             fs.FinishInRoot();
             var fin = new Finalizer(ins) { ConsoleSlave = consoleSlave };
             fin.Prepare();
