@@ -12,12 +12,12 @@ namespace Runcs.Conformance.Ecosystem;
 public static class Eco
 {
     /// <summary>
-    /// Run containers with the managers' default seccomp profiles. Off until runcs enforces
-    /// linux.seccomp (it refuses such configs today); turn on here or with RUNCS_ECO_SECCOMP=1.
+    /// Run containers with the managers' default seccomp profiles (runcs enforces linux.seccomp);
+    /// RUNCS_ECO_SECCOMP=0 turns them off for debugging.
     /// Off: Podman and Docker get `--security-opt seccomp=unconfined`; ctr gets no `--seccomp`.
     /// On: Podman and Docker use their default profile; ctr gets `--seccomp` (its default profile).
     /// </summary>
-    public const bool DefaultSeccompOn = false;
+    public const bool DefaultSeccompOn = true;
 
     public static bool SeccompOn { get; } =
         Environment.GetEnvironmentVariable("RUNCS_ECO_SECCOMP") is { Length: > 0 } v ? v == "1" : DefaultSeccompOn;
