@@ -35,8 +35,7 @@ public static class ExecCommand
         bool detach = inv.Bool("detach");
         if (p.Terminal && detach && !inv.Has("console-socket"))
             throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket");
-        if (!string.IsNullOrEmpty(p.ApparmorProfile)) throw new RuncsException($"apparmor profile {p.ApparmorProfile} requested, but AppArmor is not enabled on this host");
-        if (!string.IsNullOrEmpty(p.SelinuxLabel)) throw new RuncsException($"SELinux label {p.SelinuxLabel} requested, but SELinux is not enabled on this host");
+        Lsm.CheckRequested(p.ApparmorProfile, p.SelinuxLabel, inv.Has("process") ? "" : "/process");
         var seccomp = SeccompSetup.Compile(config.Linux?.Seccomp);
         if (seccomp is { NeedsListener: true })
             throw new RuncsException("exec into a container whose seccomp profile uses SCMP_ACT_NOTIFY is not supported by runcs yet");
