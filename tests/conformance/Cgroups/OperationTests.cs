@@ -338,6 +338,8 @@ public class OperationTests : CgFixture
 
     [TestCase("hugepage", """{"hugepageLimits":[{"pageSize":"64KB","limit":65536}],"devices":[{"allow":false,"access":"rwm"}]}""", "64KB")]
     [TestCase("memsw", """{"memory":{"limit":67108864,"swap":1048576},"devices":[{"allow":false,"access":"rwm"}]}""", "memory")]
+    [TestCase("netcls", """{"network":{"classID":1048577},"devices":[{"allow":false,"access":"rwm"}]}""", "net_cls cgroup controller is not available")]
+    [TestCase("rdma", """{"rdma":{"mlx5_1":{"hcaHandles":3}},"devices":[{"allow":false,"access":"rwm"}]}""", "rdma cgroup controller is not available")]
     [Description("config-linux.md Control groups: a resource the host refuses fails create after the cgroups were made; the rollback removes them")]
     public void FailedCreate_LeavesNoCgroup(string tag, string resources, string expect)
     {

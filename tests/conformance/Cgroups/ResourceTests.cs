@@ -74,6 +74,60 @@ public class ResourceTests : CgFixture
         Assert.That(lines[6], Does.Match(@"^Cpus_allowed_list:\s+" + cpu + "$"));
     }
 
+    [Test, Description("config-linux.md CPU: burst, idle, realtimeRuntime/realtimePeriod (v1 cpu.cfs_burst_us, cpu.idle, cpu.rt_*; rt written before the pid joins)")]
+    public void Cpu_BurstIdleRealtime_VisibleOutside()
+    {
+        var rel = NewPath("cpux");
+        var own = CgHost.V1("cpu")!.OwnDir;
+        if (!File.Exists(Path.Combine(own, "cpu.cfs_burst_us")) || !File.Exists(Path.Combine(own, "cpu.rt_runtime_us")) || !File.Exists(Path.Combine(own, "cpu.idle")))
+            Assert.Ignore("this kernel lacks cpu.cfs_burst_us / cpu.idle / cpu.rt_runtime_us");
+        using var b = NewBundle(rel, Res($$"""{"cpu":{"quota":50000,"period":100000,"burst":10000,"idle":1,"realtimeRuntime":10000,"realtimePeriod":1000000},"devices":[{{DenyAll}}]}"""));
+        b.Sh("cat /sys/fs/cgroup/cpu/cpu.cfs_burst_us /sys/fs/cgroup/cpu/cpu.idle /sys/fs/cgroup/cpu/cpu.rt_runtime_us");
+        var dir = CgHost.V1Dir("cpu", rel);
+        var output = CreateCheckRun(b, rel, () =>
+        {
+            Assert.That(CgHost.Read(dir, "cpu.cfs_burst_us"), Is.EqualTo("10000"));
+            Assert.That(CgHost.Read(dir, "cpu.idle"), Is.EqualTo("1"));
+            Assert.That(CgHost.Read(dir, "cpu.rt_runtime_us"), Is.EqualTo("10000"));
+            Assert.That(CgHost.Read(dir, "cpu.rt_period_us"), Is.EqualTo("1000000"));
+        });
+        Assert.That(LcLines(output), Is.EqualTo(new[] { "10000", "1", "10000" }), output);
+    }
+
+    [Test, Description("config-linux.md Memory: swappiness, disableOOMKiller (v1 memory.swappiness, memory.oom_control)")]
+    public void Memory_SwappinessAndDisableOomKiller_VisibleInsideAndOutside()
+    {
+        var rel = NewPath("memx");
+        using var b = NewBundle(rel, Res($$"""{"memory":{"limit":67108864,"swappiness":10,"disableOOMKiller":true},"devices":[{{DenyAll}}]}"""));
+        b.Sh("cat /sys/fs/cgroup/memory/memory.swappiness; grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control");
+        var dir = CgHost.V1Dir("memory", rel);
+        var output = CreateCheckRun(b, rel, () =>
+        {
+            Assert.That(CgHost.Read(dir, "memory.swappiness"), Is.EqualTo("10"));
+            Assert.That(CgHost.Read(dir, "memory.oom_control"), Does.Contain("oom_kill_disable 1"));
+        });
+        Assert.That(LcLines(output), Is.EqualTo(new[] { "10", "oom_kill_disable 1" }), output);
+    }
+
+    [Test, Description("config-linux.md Unified: on this hybrid host keys of the cgroup2-owned controllers (hugetlb) are written; others are a clear error")]
+    public void Unified_OnHybrid_HugetlbKeyWritten_OtherKeysRefused()
+    {
+        var rel = NewPath("uni");
+        using (var b = NewBundle(rel, Res($$"""{"unified":{"hugetlb.2MB.max":"2097152"},"devices":[{{DenyAll}}]}""")))
+        {
+            b.Sh("cat /sys/fs/cgroup/unified/hugetlb.2MB.max");
+            var output = CreateCheckRun(b, rel, () => Assert.That(CgHost.Read(CgHost.UnifiedDir(rel), "hugetlb.2MB.max"), Is.EqualTo("2097152")));
+            Assert.That(output.Trim(), Is.EqualTo("2097152"));
+        }
+        var rel2 = NewPath("uni");
+        using var b2 = NewBundle(rel2, Res($$"""{"unified":{"memory.max":"67108864"},"devices":[{{DenyAll}}]}"""));
+        b2.Args("true");
+        var c = b2.Create(b2.NewId("un"));
+        Assert.That(c.ExitCode, Is.Not.EqualTo(0), c.ToString());
+        Assert.That(c.Stderr, Does.Contain("memory.max").And.Contain("not on the cgroup v2 mount"), c.ToString());
+        AssertGone(rel2, "after the refused create");
+    }
+
     [Test, Description("config-linux.md PIDs: limit (v1 pids.max)")]
     public void Pids_Limit_VisibleInsideAndOutside()
     {
@@ -91,8 +145,11 @@ public class ResourceTests : CgFixture
         using var b = NewBundle(rel, Res($$"""{"blockIO":{"weight":500},"devices":[{{DenyAll}}]}"""));
         b.Sh("true");
         var own = CgHost.V1("blkio")!.OwnDir;
-        bool hostHasWeights = File.Exists(Path.Combine(own, "blkio.weight")) || File.Exists(Path.Combine(own, "blkio.bfq.weight"))
-            || Directory.GetDirectories(own).Any(d => File.Exists(Path.Combine(d, "blkio.weight")) || File.Exists(Path.Combine(d, "blkio.bfq.weight")));
+        // The root blkio cgroup has no weight files even when the IO scheduler (BFQ) gives children one: probe a child.
+        var probe = Path.Combine(own, NewPath("probe"));
+        Directory.CreateDirectory(probe);
+        bool hostHasWeights = File.Exists(Path.Combine(probe, "blkio.weight")) || File.Exists(Path.Combine(probe, "blkio.bfq.weight"));
+        Directory.Delete(probe);
         var id = b.NewId("cg");
         var c = b.Create(id);
         if (hostHasWeights)
