@@ -38,25 +38,36 @@ public static class CgHost
     /// <summary>/proc/PID/cgroup lines of the hierarchies with a non-root path, as "hierarchy-id:controllers:path".</summary>
     public static string ProcCgroup(int pid) => File.ReadAllText($"/proc/{pid}/cgroup").Trim();
 
-    /// <summary>Kills what is inside, thaws, and removes <paramref name="dir"/> and its children in every hierarchy. Never throws.</summary>
-    public static void ForceRemove(string dir)
+    /// <summary>
+    /// Removes the directories of one container in every hierarchy (children first): thaws them all
+    /// first (a v1-frozen task ignores SIGKILL, and it is frozen through the freezer hierarchy while it
+    /// also sits in the cpu/memory/... ones), SIGKILLs what is inside, then rmdirs with retries. Never throws.
+    /// </summary>
+    public static void ForceRemove(params string[] dirs)
     {
-        if (!Directory.Exists(dir)) return;
+        var all = dirs.Where(Directory.Exists).SelectMany(d => Directory.EnumerateDirectories(d, "*", SearchOption.AllDirectories).Append(d)).ToList();
         try
         {
-            foreach (var sub in Directory.GetDirectories(dir)) ForceRemove(sub);
-            var fz = Path.Combine(dir, "freezer.state");
-            if (File.Exists(fz)) try { File.WriteAllText(fz, "THAWED"); } catch (IOException) { }
-            var f2 = Path.Combine(dir, "cgroup.freeze");
-            if (File.Exists(f2)) try { File.WriteAllText(f2, "0"); } catch (IOException) { }
-            for (int i = 0; i < 50 && Directory.Exists(dir); i++)
+            foreach (var d in all)
             {
-                foreach (var l in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
-                    if (int.TryParse(l, out var pid) && pid != Environment.ProcessId) Bundle.Kill(pid, 9);
-                try { Directory.Delete(dir); } catch (IOException) { Thread.Sleep(50); }
+                var fz = Path.Combine(d, "freezer.state");
+                if (File.Exists(fz)) try { File.WriteAllText(fz, "THAWED"); } catch (IOException) { }
+                var f2 = Path.Combine(d, "cgroup.freeze");
+                if (File.Exists(f2)) try { File.WriteAllText(f2, "0"); } catch (IOException) { }
+            }
+            var deadline = Environment.TickCount64 + 10_000;
+            foreach (var d in all.OrderByDescending(d => d.Length))
+            {
+                while (Directory.Exists(d))
+                {
+                    foreach (var l in File.ReadAllLines(Path.Combine(d, "cgroup.procs")))
+                        if (int.TryParse(l, out var pid) && pid != Environment.ProcessId) Bundle.Kill(pid, 9);
+                    try { Directory.Delete(d); }
+                    catch (IOException) when (Environment.TickCount64 < deadline) { Thread.Sleep(50); }
+                }
             }
         }
-        catch (Exception e) { TestContext.Progress.WriteLine($"cgroup cleanup of {dir}: {e.Message}"); }
+        catch (Exception e) { TestContext.Progress.WriteLine($"cgroup cleanup of {string.Join(' ', dirs)}: {e.Message}"); }
     }
 
     private static List<Hierarchy> Detect()
@@ -119,7 +130,7 @@ public abstract class CgFixture
         {
             var left = CgHost.Existing(rel);
             if (left.Count > 0) TestContext.Progress.WriteLine($"teardown removes leftover cgroups: {string.Join(' ', left)}");
-            foreach (var d in left) CgHost.ForceRemove(d);
+            CgHost.ForceRemove(left.ToArray());
         }
         _paths.Clear();
     }

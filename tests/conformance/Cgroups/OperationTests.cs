@@ -433,7 +433,7 @@ public class OperationTests : CgFixture
         }
         finally
         {
-            foreach (var h in CgHost.All) CgHost.ForceRemove(h.MountPoint + abs);
+            CgHost.ForceRemove(CgHost.All.Select(h => h.MountPoint + abs).ToArray());
             foreach (var d in created.OrderByDescending(d => d.Length))
                 try { if (Directory.Exists(d)) Directory.Delete(d); } catch (IOException e) { TestContext.Progress.WriteLine($"removing {d}: {e.Message}"); }
         }
