@@ -243,11 +243,15 @@ internal sealed partial class CgroupManager : ICgroupManager
             _fs.Write(Path.Combine(_v2, "cgroup.kill"), "1");
             return;
         }
-        bool frozen = false;
-        if (HasFreezer() && GetFreezerState() == FreezerState.Thawed)
+        bool frozen = false, wasPaused = false;
+        if (HasFreezer())
         {
-            try { Freeze(TimeSpan.FromSeconds(2)); frozen = true; }
-            catch (RuncsException e) { Debug($"freezing before signalling failed, signalling anyway: {e.Message}"); }
+            if (GetFreezerState() == FreezerState.Thawed)
+            {
+                try { Freeze(TimeSpan.FromSeconds(2)); frozen = true; }
+                catch (RuncsException e) { Debug($"freezing before signalling failed, signalling anyway: {e.Message}"); }
+            }
+            else wasPaused = true;
         }
         try
         {
@@ -255,7 +259,9 @@ internal sealed partial class CgroupManager : ICgroupManager
                 if (Native.Kill(pid, signal) != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != CgroupFs.ESRCH)
                     Debug($"kill({pid}, {signal}) failed");
         }
-        finally { if (frozen) Thaw(); }
+        // A v1-frozen task does not act on SIGKILL until thawed: a paused container is thawed so the kill
+        // takes effect (runc does the same); other signals leave a paused container paused.
+        finally { if (frozen || (wasPaused && signal == 9)) Thaw(); }
     }
 
     // ---------------------------------------------------------------- freezer

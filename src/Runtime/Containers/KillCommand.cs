@@ -27,6 +27,8 @@ public static class KillCommand
             return 0;
         }
         Lifecycle.Signal(s, sig);
+        // On cgroup v1 a frozen init does not die of SIGKILL until thawed: thaw a paused container (as runc does).
+        if (sig == 9 && status == Status.Paused && s.CgroupPaths is { Count: > 0 }) ContainerCgroups.Of(s).Thaw();
         return 0;
     }
 }
