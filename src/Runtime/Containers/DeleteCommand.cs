@@ -38,6 +38,8 @@ public static class DeleteCommand
         {
             // A created container is deleted like runc does: its init is killed.
             Lifecycle.Signal(s, 9);
+            // A frozen task ignores SIGKILL until it is thawed (cgroup v1).
+            if (status == Status.Paused && s.CgroupPaths is { Count: > 0 }) ContainerCgroups.Of(s).Thaw();
             if (!Lifecycle.WaitGone(s, 10_000)) throw new RuncsException($"container {id} init (pid {s.Pid}) did not die after SIGKILL");
         }
         Lifecycle.Destroy(store, s);
