@@ -115,6 +115,23 @@ public static class Validator
 
     public static void ValidateProcess(Process p, string ptr, bool needArgs)
     {
+        // exec's process.json is not schema-checked: JSON nulls reach here where the model has none (issue #8 fuzzing).
+        if (p.User is null) throw new ConfigException(ptr + "/user", "user must be an object, not null");
+        if (p.Cwd is null) throw new ConfigException(ptr + "/cwd", "cwd must be a string, not null");
+        NoNulls(p.Args, ptr + "/args");
+        NoNulls(p.Env, ptr + "/env");
+        NoNulls(p.Rlimits, ptr + "/rlimits");
+        if (p.Rlimits is { } rls)
+            for (int i = 0; i < rls.Count; i++)
+                if (rls[i].Type is null) throw new ConfigException($"{ptr}/rlimits/{i}/type", "rlimit type must be a string, not null");
+        if (p.Capabilities is { } cs)
+        {
+            NoNulls(cs.Bounding, ptr + "/capabilities/bounding");
+            NoNulls(cs.Effective, ptr + "/capabilities/effective");
+            NoNulls(cs.Inheritable, ptr + "/capabilities/inheritable");
+            NoNulls(cs.Permitted, ptr + "/capabilities/permitted");
+            NoNulls(cs.Ambient, ptr + "/capabilities/ambient");
+        }
         if (needArgs && (p.Args is null || p.Args.Count == 0) && string.IsNullOrEmpty(p.CommandLine))
             throw new ConfigException(ptr + "/args", "process.args must not be empty");
         if (p.Args is { Count: > 0 } && p.Args[0].Length == 0)
@@ -163,6 +180,13 @@ public static class Validator
             CheckCpuList(aff.Initial, ptr + "/execCPUAffinity/initial");
             CheckCpuList(aff.Final, ptr + "/execCPUAffinity/final");
         }
+    }
+
+    private static void NoNulls<T>(List<T>? list, string ptr)
+    {
+        if (list is null) return;
+        for (int i = 0; i < list.Count; i++)
+            if (list[i] is null) throw new ConfigException($"{ptr}/{i}", "null is not allowed here");
     }
 
     private static void CheckCpuList(string? list, string ptr)
