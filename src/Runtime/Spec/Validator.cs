@@ -35,6 +35,13 @@ public static class Validator
             if (c.Process is null) throw new ConfigException("/process", "process is required to create a container");
         }
         if (c.Process is { } p) ValidateProcess(p, "/process", forCreate);
+        // runcs implements no LSM (features: apparmor and selinux disabled) and this class of host has none:
+        // a label that cannot be applied is an error, never silently dropped (CVE-2019-16884 class: a
+        // container must not run unconfined while its manager believes it is confined).
+        if (forCreate && !string.IsNullOrEmpty(c.Process?.ApparmorProfile))
+            throw new ConfigException("/process/apparmorProfile", $"apparmor profile {c.Process.ApparmorProfile} requested, but runcs does not support AppArmor (not enabled)");
+        if (forCreate && !string.IsNullOrEmpty(c.Process?.SelinuxLabel))
+            throw new ConfigException("/process/selinuxLabel", $"SELinux label {c.Process.SelinuxLabel} requested, but runcs does not support SELinux (not enabled)");
 
         var nsTypes = new HashSet<string>();
         var l = c.Linux;

@@ -323,14 +323,13 @@ public static class ConfigMutator
         return p;
     }
 
-    /// <summary>A --resources document for `update`, with every field runc's update accepts.</summary>
+    /// <summary>A --resources document for `update` as containerd's shim sends it (applies on cgroup v1 and v2).</summary>
     public static JsonObject ResourcesSeed() => JsonNode.Parse("""
         {
-          "memory": { "limit": 268435456, "reservation": 134217728, "swap": 536870912, "kernel": 0, "kernelTCP": 0, "swappiness": 60, "disableOOMKiller": false },
-          "cpu": { "shares": 1024, "quota": 100000, "burst": 0, "period": 100000, "realtimeRuntime": 0, "realtimePeriod": 0, "cpus": "0", "mems": "0", "idle": 0 },
+          "memory": { "limit": 268435456, "reservation": 134217728, "swap": 536870912, "swappiness": 60, "disableOOMKiller": false },
+          "cpu": { "shares": 1024, "quota": 100000, "period": 100000, "cpus": "0", "mems": "0" },
           "pids": { "limit": 100 },
-          "blockIO": { "weight": 500 },
-          "unified": { "pids.max": "100" }
+          "blockIO": { "weight": 500 }
         }
         """)!.AsObject();
 }
