@@ -19,13 +19,13 @@ namespace Runcs.Tests.Fuzz;
 /// validation) and of `update --resources` (parsing and merging) over mutated real-world documents.
 /// Oracle: every input either passes or fails with a <see cref="RuncsException"/> (which the CLI prints
 /// as exit 1 + one line); any other exception is a crash of the binary (NativeAOT aborts with a stack trace).
-/// Case counts: RUNCS_FUZZ_CASES per document kind (CI default 2000; `make stress` runs 100000 in batches of 10000),
+/// Case counts: RUNCS_FUZZ_CASES per document kind (CI default 1000; `make stress` runs 100000 in batches of 10000),
 /// RUNCS_FUZZ_START to replay from a case number. Failures name the case number and mutation.
 /// </summary>
 [TestFixture, Category("Fuzz")]
 public class FuzzTests
 {
-    private static int Cases => int.TryParse(Environment.GetEnvironmentVariable("RUNCS_FUZZ_CASES"), out var n) && n > 0 ? n : 2000;
+    private static int Cases => int.TryParse(Environment.GetEnvironmentVariable("RUNCS_FUZZ_CASES"), out var n) && n > 0 ? n : 1000;
     private static long Start => long.TryParse(Environment.GetEnvironmentVariable("RUNCS_FUZZ_START"), out var n) ? n : 0;
 
     private string _bundle = "";
