@@ -19,11 +19,15 @@ public static class Sec
             {
                 if (_hostile != null && File.Exists(_hostile)) return _hostile;
                 var src = Path.Combine(Env.Repo, "tests", "conformance", "Security", "hostile.c");
-                var outFile = Path.Combine(Path.GetTempPath(), $"runcs-sec-hostile-{Environment.ProcessId}");
+                // One build per source version, reused by later runs (never one file per test run left in /tmp).
+                var outFile = Path.Combine(Path.GetTempPath(), $"runcs-sec-hostile-{Sha256(src)[..12]}");
+                if (File.Exists(outFile)) return _hostile = outFile;
                 Result r;
-                try { r = Run.Exec("gcc", ["-static", "-O2", "-o", outFile, src]); }
+                var tmp = outFile + "." + Environment.ProcessId;
+                try { r = Run.Exec("gcc", ["-static", "-O2", "-o", tmp, src]); }
                 catch (System.ComponentModel.Win32Exception) { Assert.Ignore("gcc is not installed: the hostile helper cannot be built"); throw; }
                 if (r.ExitCode != 0) Assert.Ignore("cannot build the static hostile helper: " + r.Stderr);
+                File.Move(tmp, outFile, overwrite: true);
                 return _hostile = outFile;
             }
         }
