@@ -5,7 +5,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 SOURCES := $(shell find src specs -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' \) 2>/dev/null) Directory.Build.props
 
-.PHONY: all build test unit-test conformance-test demo install clean bench rootfs
+.PHONY: all build test unit-test conformance-test demo install clean bench rootfs stress
 
 all: build
 
@@ -37,6 +37,22 @@ conformance-test: build rootfs
 # Builds runcs, makes a busybox bundle with `runcs spec`, runs it.
 demo: build rootfs
 	tests/demo.sh
+
+# Issue #8 long run: the in-process fuzz campaign (config.json, exec process.json, update --resources)
+# for STRESS_CASES cases of each in batches of STRESS_BATCH (each batch is a CI-sized slice: replay one
+# with RUNCS_FUZZ_START=<first case> RUNCS_FUZZ_CASES=<n>), then the binary fuzz slice at
+# STRESS_CLI_CASES and every security, race, crash and exhaustion test.
+STRESS_CASES ?= 100000
+STRESS_BATCH ?= 10000
+STRESS_CLI_CASES ?= 3000
+stress: build rootfs
+	@set -eo pipefail; for start in $$(seq 0 $(STRESS_BATCH) $$(($(STRESS_CASES) - 1))); do \
+	  echo "=== fuzz batch: cases $$start..$$((start + $(STRESS_BATCH) - 1))"; \
+	  RUNCS_FUZZ_START=$$start RUNCS_FUZZ_CASES=$(STRESS_BATCH) $(DOTNET) test tests/Runtime.Tests -c Debug --nologo -v:q \
+	    --filter "Category=Fuzz" --logger "console;verbosity=normal" | grep -E 'cases from|Failed|Passed|Error Message|unhandled' ; \
+	done
+	RUNCS_REPO=$(CURDIR) RUNCS_FUZZ_CLI_CASES=$(STRESS_CLI_CASES) $(DOTNET) test tests/conformance -c Debug --nologo -v:q \
+	  --filter "FullyQualifiedName~Security" --logger "console;verbosity=normal"
 
 bench: build rootfs
 	bench/run.sh

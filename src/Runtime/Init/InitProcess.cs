@@ -141,13 +141,14 @@ public static class InitProcess
         {
             if (ins.Config.Process?.ConsoleSize is { } size) Terminal.Pty.SetSize(slave, size.Height, size.Width);
             var pts = $"/dev/pts/{n}";
-            if (!File.Exists("/dev/console"))
+            int console = OpenConsoleTarget();
+            try
             {
-                try { File.WriteAllBytes("/dev/console", []); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new RuncsException($"creating /dev/console: {e.Message}"); }
+                // Source and target by fd: neither an image symlink at /dev/console nor one at /dev/pts can redirect the mount (CVE-2025-52565).
+                if (Mounts.mount(Rootfs.FdPath(slave), Rootfs.FdPath(console), null, Mounts.MS_BIND, null) != 0)
+                    throw new RuncsException($"bind-mounting {pts} on /dev/console: {Libc.LastError()}");
             }
-            if (Mounts.mount(pts, "/dev/console", null, Mounts.MS_BIND, null) != 0)
-                throw new RuncsException($"bind-mounting {pts} on /dev/console: {Libc.LastError()}");
+            finally { Libc.close(console); }
             FdPassing.Send(ins.ConsoleSocketFd, master, "/dev/ptmx"u8);
         }
         finally
@@ -156,6 +157,30 @@ public static class InitProcess
             Libc.close(ins.ConsoleSocketFd);
         }
         return slave;
+    }
+
+    /// <summary>
+    /// /dev/console as an O_PATH fd, created as an empty file when missing; a symlink there (an image can
+    /// point it at /proc/sys/kernel/core_pattern or /proc/sysrq-trigger) is refused, never followed (CVE-2025-52565).
+    /// </summary>
+    private static unsafe int OpenConsoleTarget()
+    {
+        const ulong resolve = Mounts.RESOLVE_IN_ROOT | Mounts.RESOLVE_NO_MAGICLINKS;
+        int c = Mounts.OpenAt2(Libc.AT_FDCWD, "/dev/console", (ulong)(Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC), resolve, 0x1A4);
+        if (c >= 0) Libc.close(c);
+        else if (c != -17 /* EEXIST */) throw new RuncsException($"creating /dev/console: {Libc.StrError(-c)}");
+        int fd = Mounts.OpenAt2(Libc.AT_FDCWD, "/dev/console", (ulong)(Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC), resolve);
+        if (fd < 0) throw new RuncsException($"opening /dev/console: {Libc.StrError(-fd)}");
+        var st = Mounts.FStat(fd);
+        uint t = st.Mode & Mounts.S_IFMT;
+        if (t != Mounts.S_IFREG && t != Mounts.S_IFCHR)
+        {
+            Libc.close(fd);
+            throw new RuncsException(t == Mounts.S_IFLNK
+                ? "/dev/console in the container is a symlink; refusing to mount the console through it"
+                : "/dev/console in the container is not a regular file or character device; refusing to mount the console on it");
+        }
+        return fd;
     }
 
     private static void WriteProc(string path, string value, string what)

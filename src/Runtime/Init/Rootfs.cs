@@ -453,12 +453,7 @@ public sealed class Rootfs
         if (l?.Sysctl is { } sysctl)
         {
             foreach (var (k, v) in sysctl)
-            {
-                var path = "/proc/sys/" + k.Replace('.', '/');
-                try { File.WriteAllText(path, v); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                { throw new RuncsException($"setting sysctl {k}={v}: {e.Message}"); }
-            }
+                WriteProcSys(k.Replace('.', '/'), v, $"setting sysctl {k}={v}");
         }
         if (l?.MaskedPaths is { Count: > 0 } masked)
         {
@@ -479,6 +474,42 @@ public sealed class Rootfs
         }
         if (l?.RootfsPropagation is { Length: > 0 } prop && Mounts.mount(null, "/", null, PropagationFlags(prop), null) != 0)
             throw new RuncsException($"setting rootfs propagation {prop}: {Libc.LastError()}");
+    }
+
+    public const long PROC_SUPER_MAGIC = 0x9fa0;
+
+    /// <summary>
+    /// Writes /proc/sys/&lt;rel&gt; only if it is a file of the container's procfs (CVE-2025-52881): /proc
+    /// must be a procfs (fstatfs), and the lookup below it may not cross a mount (a bind or tmpfs a config
+    /// or volume put over /proc/sys would swallow or redirect the write) nor follow a symlink.
+    /// </summary>
+    public static unsafe void WriteProcSys(string rel, string value, string what)
+    {
+        int proc = Mounts.OpenAt2(Libc.AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+        if (proc < 0) throw new RuncsException($"{what}: opening /proc: {Libc.StrError(-proc)}");
+        try
+        {
+            StatFs st;
+            if (fstatfs(proc, &st) != 0 || st.Type != PROC_SUPER_MAGIC)
+                throw new RuncsException($"{what}: /proc in the container is not a procfs; refusing to write there");
+            int fd = Mounts.OpenAt2(proc, "sys/" + rel, (ulong)(Libc.O_WRONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC), RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+            if (fd == -18 /* EXDEV */ || fd == -40 /* ELOOP */)
+                throw new RuncsException($"{what}: /proc/sys/{rel} is covered by another mount or is a symlink; refusing to write through it");
+            if (fd < 0) throw new RuncsException($"{what}: opening /proc/sys/{rel}: {Libc.StrError(-fd)}");
+            try
+            {
+                if (fstatfs(fd, &st) != 0 || st.Type != PROC_SUPER_MAGIC)
+                    throw new RuncsException($"{what}: /proc/sys/{rel} is not a procfs file; refusing to write it");
+                var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+                fixed (byte* b = bytes)
+                {
+                    nint n = Libc.write(fd, b, bytes.Length);
+                    if (n < 0) throw new RuncsException($"{what}: {Libc.LastError()}");
+                }
+            }
+            finally { Libc.close(fd); }
+        }
+        finally { Libc.close(proc); }
     }
 
     /// <summary>/dev/null, checked to be the real null device (a symlink or other file there could redirect masks: CVE-2025-31133).</summary>

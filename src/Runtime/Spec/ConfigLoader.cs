@@ -13,6 +13,9 @@ public static class ConfigLoader
 {
     public const string ConfigName = "config.json";
 
+    /// <summary>Deepest JSON nesting accepted (a real config nests about 6 levels).</summary>
+    public const int MaxDepth = 64;
+
     public sealed record Loaded(Config Config, string Bundle, string Rootfs);
 
     public static Loaded LoadBundle(string bundle, bool forCreate)
@@ -39,7 +42,9 @@ public static class ConfigLoader
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
+            // 64: the depth the typed deserializer and the schema validator accept (deeper input used to
+            // escape as an unhandled JsonReaderException from the schema step: issue #8 fuzzing).
+            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = MaxDepth });
         }
         catch (JsonException e)
         {
@@ -50,7 +55,9 @@ public static class ConfigLoader
             throw new ConfigException("", $"not valid JSON: {e.Message}");
         }
         if (node is not JsonObject) throw new ConfigException("", "the config must be a JSON object");
-        var errors = SchemaValidator.ValidateConfig(node);
+        IReadOnlyList<SchemaError> errors;
+        try { errors = SchemaValidator.ValidateConfig(node); }
+        catch (JsonException e) { throw new ConfigException("", $"not valid JSON: {SyntaxMessage(e)}"); }
         if (errors.Count > 0) throw new ConfigException(errors[0].Pointer, errors[0].Message);
         try
         {

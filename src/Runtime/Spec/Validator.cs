@@ -35,6 +35,13 @@ public static class Validator
             if (c.Process is null) throw new ConfigException("/process", "process is required to create a container");
         }
         if (c.Process is { } p) ValidateProcess(p, "/process", forCreate);
+        // runcs implements no LSM (features: apparmor and selinux disabled) and this class of host has none:
+        // a label that cannot be applied is an error, never silently dropped (CVE-2019-16884 class: a
+        // container must not run unconfined while its manager believes it is confined).
+        if (forCreate && !string.IsNullOrEmpty(c.Process?.ApparmorProfile))
+            throw new ConfigException("/process/apparmorProfile", $"apparmor profile {c.Process.ApparmorProfile} requested, but runcs does not support AppArmor (not enabled)");
+        if (forCreate && !string.IsNullOrEmpty(c.Process?.SelinuxLabel))
+            throw new ConfigException("/process/selinuxLabel", $"SELinux label {c.Process.SelinuxLabel} requested, but runcs does not support SELinux (not enabled)");
 
         var nsTypes = new HashSet<string>();
         var l = c.Linux;
@@ -115,6 +122,23 @@ public static class Validator
 
     public static void ValidateProcess(Process p, string ptr, bool needArgs)
     {
+        // exec's process.json is not schema-checked: JSON nulls reach here where the model has none (issue #8 fuzzing).
+        if (p.User is null) throw new ConfigException(ptr + "/user", "user must be an object, not null");
+        if (p.Cwd is null) throw new ConfigException(ptr + "/cwd", "cwd must be a string, not null");
+        NoNulls(p.Args, ptr + "/args");
+        NoNulls(p.Env, ptr + "/env");
+        NoNulls(p.Rlimits, ptr + "/rlimits");
+        if (p.Rlimits is { } rls)
+            for (int i = 0; i < rls.Count; i++)
+                if (rls[i].Type is null) throw new ConfigException($"{ptr}/rlimits/{i}/type", "rlimit type must be a string, not null");
+        if (p.Capabilities is { } cs)
+        {
+            NoNulls(cs.Bounding, ptr + "/capabilities/bounding");
+            NoNulls(cs.Effective, ptr + "/capabilities/effective");
+            NoNulls(cs.Inheritable, ptr + "/capabilities/inheritable");
+            NoNulls(cs.Permitted, ptr + "/capabilities/permitted");
+            NoNulls(cs.Ambient, ptr + "/capabilities/ambient");
+        }
         if (needArgs && (p.Args is null || p.Args.Count == 0) && string.IsNullOrEmpty(p.CommandLine))
             throw new ConfigException(ptr + "/args", "process.args must not be empty");
         if (p.Args is { Count: > 0 } && p.Args[0].Length == 0)
@@ -163,6 +187,13 @@ public static class Validator
             CheckCpuList(aff.Initial, ptr + "/execCPUAffinity/initial");
             CheckCpuList(aff.Final, ptr + "/execCPUAffinity/final");
         }
+    }
+
+    private static void NoNulls<T>(List<T>? list, string ptr)
+    {
+        if (list is null) return;
+        for (int i = 0; i < list.Count; i++)
+            if (list[i] is null) throw new ConfigException($"{ptr}/{i}", "null is not allowed here");
     }
 
     private static void CheckCpuList(string? list, string ptr)
