@@ -85,9 +85,15 @@ internal static class SchemaEvaluator
     private static JsonDocument? Document(string name)
     {
         if (Documents.TryGetValue(name, out var doc)) return doc;
-        using var stream = typeof(SchemaEvaluator).Assembly.GetManifestResourceStream("specs/" + name);
-        if (stream is null) return null;
-        doc = JsonDocument.Parse(stream);
+        byte[] bytes;
+        using (var stream = typeof(SchemaEvaluator).Assembly.GetManifestResourceStream("specs/" + name))
+        {
+            if (stream is null) return null;
+            // One exact-size copy, parsed in place (Parse(Stream) would grow pooled buffers instead).
+            bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+        }
+        doc = JsonDocument.Parse(bytes);
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw new InvalidOperationException($"schema {name} is not an object");
@@ -111,7 +117,6 @@ internal static class SchemaEvaluator
         foreach (var keyword in schema.EnumerateObject())
         {
             var value = keyword.Value;
-            var at = pointer + "/" + EscapeToken(keyword.Name);
             switch (keyword.Name)
             {
                 case "$schema" or "$id":
@@ -135,24 +140,24 @@ internal static class SchemaEvaluator
                     Expect(key, keyword.Name, value, JsonValueKind.Object);
                     var list = new List<PropertySchema>();
                     foreach (var p in value.EnumerateObject())
-                        list.Add(new PropertySchema(p.Name, Encoding.UTF8.GetBytes(p.Name), Compile(docName, at + "/" + EscapeToken(p.Name), p.Value)));
+                        list.Add(new PropertySchema(p.Name, Encoding.UTF8.GetBytes(p.Name), Compile(docName, pointer + "/properties/" + EscapeToken(p.Name), p.Value)));
                     node.Properties = list.ToArray();
                     break;
                 }
                 case "additionalProperties":
-                    node.AdditionalProperties = Compile(docName, at, value);
+                    node.AdditionalProperties = Compile(docName, pointer + "/" + keyword.Name, value);
                     break;
                 case "propertyNames":
-                    node.PropertyNames = Compile(docName, at, value);
+                    node.PropertyNames = Compile(docName, pointer + "/" + keyword.Name, value);
                     break;
                 case "items":
-                    node.Items = Compile(docName, at, value);
+                    node.Items = Compile(docName, pointer + "/" + keyword.Name, value);
                     break;
                 case "if":
-                    node.If = Compile(docName, at, value);
+                    node.If = Compile(docName, pointer + "/" + keyword.Name, value);
                     break;
                 case "then":
-                    node.Then = Compile(docName, at, value);
+                    node.Then = Compile(docName, pointer + "/" + keyword.Name, value);
                     break;
                 case "required":
                 {
@@ -222,10 +227,11 @@ internal static class SchemaEvaluator
         var targetDoc = docName;
         if (target.Length != 0)
         {
-            var absolute = new Uri(new Uri(SchemaValidator.BaseUri + docName), target).AbsoluteUri;
-            if (!absolute.StartsWith(SchemaValidator.BaseUri, StringComparison.Ordinal) || absolute.IndexOf('/', SchemaValidator.BaseUri.Length) >= 0)
+            // Every schema sits directly under BaseUri: a reference is a sibling's file name or its $id.
+            if (target.StartsWith(SchemaValidator.BaseUri, StringComparison.Ordinal)) target = target[SchemaValidator.BaseUri.Length..];
+            if (target.AsSpan().IndexOfAny(":/\\?%") >= 0 || target is "." or "..")
                 throw Unsupported(key, $"$ref {reference} outside {SchemaValidator.BaseUri}");
-            targetDoc = absolute[SchemaValidator.BaseUri.Length..];
+            targetDoc = target;
         }
         if (fragment.Length != 0 && fragment[0] != '/')
             throw Unsupported(key, $"$ref {reference} with a plain-name fragment");
