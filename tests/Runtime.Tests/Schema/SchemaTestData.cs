@@ -80,6 +80,46 @@ public static class SchemaTestData
         catch (JsonException) { doc = null; return false; }
     }
 
+    // ---- runcs's schemas evaluated by JsonSchema.Net (the reference for runcs's own evaluator) ----
+    //
+    // specs/*.json read from the repository, built into one private registry under their $ids, as the
+    // runtime did before it had its own evaluator.
+
+    private static readonly Lazy<Dictionary<string, JsonSchema>> Reference = new(LoadReference);
+
+    private static Dictionary<string, JsonSchema> LoadReference()
+    {
+        var options = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
+        var result = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
+        foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot, "specs"), "*.json").Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(file);
+            var document = JsonDocument.Parse(File.ReadAllText(file)); // kept alive: the schema reads from it
+            result[name] = JsonSchema.Build(document.RootElement, options, new Uri(SchemaValidator.BaseUri + name));
+        }
+        return result;
+    }
+
+    private static readonly EvaluationOptions ReferenceList = new() { OutputFormat = OutputFormat.List };
+
+    /// <summary>JsonSchema.Net's verdict on runcs's schema and the instance locations it reports errors
+    /// at (errors under an "if" are only the branch condition and are left out).</summary>
+    public static (bool Valid, HashSet<string> Pointers) ReferenceVerdict(string schemaFile, JsonElement doc)
+    {
+        var results = Reference.Value[schemaFile].Evaluate(doc, ReferenceList);
+        var pointers = new HashSet<string>(StringComparer.Ordinal);
+        var nodes = new List<EvaluationResults> { results };
+        if (results.Details is { } details) nodes.AddRange(details);
+        foreach (var node in nodes)
+        {
+            if (node.Errors is not { Count: > 0 }) continue;
+            var path = node.EvaluationPath.ToString();
+            if (path.EndsWith("/if", StringComparison.Ordinal) || path.Contains("/if/", StringComparison.Ordinal)) continue;
+            pointers.Add(node.InstanceLocation.ToString());
+        }
+        return (results.IsValid, pointers);
+    }
+
     // ---- case sources --------------------------------------------------------------------------
 
     /// <summary>(kind, verdict dir, file) for every official fixture; kind is config, state or features.</summary>
