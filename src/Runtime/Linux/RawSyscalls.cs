@@ -10,7 +10,7 @@ public static class SysNr
 {
     public const long read = 0, write = 1, close = 3, rt_sigaction = 13, rt_sigprocmask = 14, ioctl = 16,
         getpid = 39, clone = 56, execve = 59, exit = 60, wait4 = 61, kill = 62, fcntl = 72, chdir = 80, fchdir = 81,
-        umask = 95, setsid = 112, setgroups = 116, setresuid = 117, setresgid = 119, capset = 126, personality = 135,
+        umask = 95, getcwd = 79, setsid = 112, setgroups = 116, setresuid = 117, setresgid = 119, capset = 126, personality = 135,
         fstatfs = 138, pivot_root = 155, prctl = 157, chroot = 161, mount = 165, umount2 = 166, sethostname = 170,
         setdomainname = 171, gettid = 186, sched_setaffinity = 203, exit_group = 231, ioprio_set = 251, openat = 257,
         mkdirat = 258, mknodat = 259, unshare = 272, dup3 = 292, prlimit64 = 302, setns = 308, sched_setattr = 314,

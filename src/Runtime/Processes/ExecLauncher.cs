@@ -43,15 +43,28 @@ public sealed unsafe class ExecLauncher : IDisposable
         _ch = new SyncChannel(sv[0]);
         int childFd = sv[1];
         _fds.Add(childFd);
-        var plan = _plan = new LaunchPlan();
-        plan.WaitByte((byte)'G', "waiting to be placed in the container's cgroup");
-        foreach (var (type, path) in Namespaces.OrderBy(n => n.Type == "user" ? 0 : n.Type == "mount" ? 2 : 1))
+        var ordered = Namespaces.OrderBy(n => n.Type == "user" ? 0 : n.Type == "mount" ? 2 : 1).ToList();
+        var nsFds = new List<int>();
+        foreach (var (type, path) in ordered)
         {
             int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
             if (fd < 0) throw new RuncsException($"opening the container's {type} namespace {path}: {Libc.LastError()}");
             _fds.Add(fd);
-            plan.Syscall(SysNr.setns, $"joining the container's {type} namespace", fd, Tables.Namespaces[Tables.NamespaceIndex(type)].CloneFlag);
+            nsFds.Add(fd);
         }
+        var plan = _plan = new LaunchPlan();
+        // A clone of the host runcs: while it is visible in the container's pid namespace it must
+        // not be dumpable, or a container process could open /proc/<pid>/exe, the host binary
+        // (CVE-2019-5736). execve of the user's program resets it.
+        plan.Syscall(SysNr.prctl, "making the exec process non-dumpable", 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+        var keep = new List<int>(nsFds) { childFd };
+        if (ConsoleSlave >= 0) keep.Add(ConsoleSlave);
+        // Only the fds the stages need: no host directory fd may survive to a chdir (CVE-2024-21626),
+        // and a killed CLI must leave no stage blocked on its socket.
+        plan.CloseAllExcept(keep, 3 + ExtraFds, "closing the runtime's other file descriptors");
+        plan.WaitByte((byte)'G', "waiting to be placed in the container's cgroup");
+        for (int i = 0; i < ordered.Count; i++)
+            plan.Syscall(SysNr.setns, $"joining the container's {ordered[i].Type} namespace", nsFds[i], Tables.Namespaces[Tables.NamespaceIndex(ordered[i].Type)].CloneFlag);
         int clone = plan.Clone(CLONE_PARENT | Libc.SIGCHLD, 2, "starting the process in the container's pid namespace");
         plan.Report(SyncKind.Pid, "reporting the process's pid");
         plan.Exit(0, "stage 1 exit");
@@ -100,6 +113,7 @@ public sealed unsafe class ExecLauncher : IDisposable
             for (int fd = 0; fd <= 2; fd++) plan.Syscall(SysNr.dup3, $"connecting fd {fd} to the pty", ConsoleSlave, fd, 0);
         }
         plan.Syscall(SysNr.chdir, $"chdir to cwd {p.Cwd}", (long)plan.CString(p.Cwd));
+        plan.CheckCwd($"cwd {p.Cwd} is outside the container");
         foreach (var rl in p.Rlimits ?? [])
         {
             ulong* lim = (ulong*)plan.Alloc(16);

@@ -47,26 +47,47 @@ public sealed unsafe class InitLauncher : IDisposable
         fixed (int* p = sv)
             if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, p) != 0)
                 throw new RuncsException($"creating the sync socket: {Libc.LastError()}");
-        int parentFd = sv[0], childFd = MoveAbove(sv[1], 5 + ExtraFds);
+        int parentFd = sv[0], childFd = MoveAbove(sv[1], 6 + ExtraFds);
         _fdsToClose.Add(childFd);
         Channel = new SyncChannel(parentFd);
 
         int memfd = SelfCopy.Create();
         _fdsToClose.Add(memfd);
 
-        using var plan = new LaunchPlan();
-        plan.WaitByte((byte)'G', "waiting to be placed in the container's cgroup");
-
-        // Join namespaces given by path: user first (it decides what the others may do), mount last.
+        // Every fd the stages use, opened (and moved clear of the fixed targets) before planning.
         var joinOrder = namespaces.Where(n => !string.IsNullOrEmpty(n.Path))
             .OrderBy(n => n.Type == "user" ? 0 : n.Type == "mount" ? 2 : 1).ToList();
+        var nsFds = new List<int>();
         foreach (var ns in joinOrder)
         {
             int fd = Libc.open(ns.Path!, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
             if (fd < 0) throw new RuncsException($"opening {ns.Type} namespace {ns.Path}: {Libc.LastError()}");
             _fdsToClose.Add(fd);
+            nsFds.Add(fd);
+        }
+        int consoleFd = ConsoleFd >= 0 ? MoveAbove(ConsoleFd, 6 + ExtraFds) : -1;
+        if (consoleFd >= 0 && consoleFd != ConsoleFd) _fdsToClose.Add(consoleFd);
+        int logFd = LogFd >= 0 ? MoveAbove(LogFd, 6 + ExtraFds) : -1;
+        if (logFd >= 0 && logFd != LogFd) _fdsToClose.Add(logFd);
+        var keep = new List<int>(nsFds) { childFd, memfd };
+        if (consoleFd >= 0) keep.Add(consoleFd);
+        if (logFd >= 0) keep.Add(logFd);
+
+        using var plan = new LaunchPlan();
+        // A clone of the host runcs: not dumpable, so no container process can open /proc/<pid>/exe
+        // of it (CVE-2019-5736); the exec of init resets this.
+        plan.Syscall(SysNr.prctl, "making the setup process non-dumpable", 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+        // Drop the CLI's other fds (its end of the sync socket, the state lock): if the CLI dies,
+        // the stages see EOF and exit instead of blocking a later `delete --force` for ever.
+        plan.CloseAllExcept(keep, 3 + ExtraFds, "closing the runtime's other file descriptors");
+        plan.WaitByte((byte)'G', "waiting to be placed in the container's cgroup");
+
+        // Join namespaces given by path: user first (it decides what the others may do), mount last.
+        for (int i = 0; i < joinOrder.Count; i++)
+        {
+            var ns = joinOrder[i];
             int flag = Tables.Namespaces[Tables.NamespaceIndex(ns.Type)].CloneFlag;
-            plan.Syscall(SysNr.setns, $"joining {ns.Type} namespace {ns.Path}", fd, flag);
+            plan.Syscall(SysNr.setns, $"joining {ns.Type} namespace {ns.Path}", nsFds[i], flag);
         }
 
         bool newUser = namespaces.Any(n => n.Type == "user" && string.IsNullOrEmpty(n.Path));
@@ -99,21 +120,11 @@ public sealed unsafe class InitLauncher : IDisposable
         plan.Exit(0, "stage 1 exit");
 
         // Stage 2: pid 1 of the container. Give init the sync socket at a known fd, exec runcs init.
-        // Both sockets were moved above their targets, so neither dup3 can clobber the other.
+        // Every source fd was moved above the targets, so no dup3 can clobber another.
         int syncTarget = 3 + ExtraFds;
         int stage2 = plan.Syscall(SysNr.dup3, "passing the sync socket to init", childFd, syncTarget, 0);
-        if (ConsoleFd >= 0)
-        {
-            int consoleFd = MoveAbove(ConsoleFd, 6 + ExtraFds);
-            _fdsToClose.Add(consoleFd);
-            plan.Syscall(SysNr.dup3, "passing the console socket to init", consoleFd, ConsoleTarget, 0);
-        }
-        if (LogFd >= 0)
-        {
-            int logFd = MoveAbove(LogFd, 6 + ExtraFds);
-            if (logFd != LogFd) _fdsToClose.Add(logFd);
-            plan.Syscall(SysNr.dup3, "passing the log to init", logFd, LogTarget, 0);
-        }
+        if (consoleFd >= 0) plan.Syscall(SysNr.dup3, "passing the console socket to init", consoleFd, ConsoleTarget, 0);
+        if (logFd >= 0) plan.Syscall(SysNr.dup3, "passing the log to init", logFd, LogTarget, 0);
         plan.SetCloneTarget(clone, stage2);
         byte** argv = plan.CStringArray(["runcs", "init"]);
         byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}"]);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Runcs.Linux;
 
 namespace Runcs.Processes;
 
@@ -49,6 +50,28 @@ public sealed unsafe class LaunchPlan : IDisposable
 
     public int ExecveCandidates(IReadOnlyList<string> paths, byte** argv, byte** envp, string what)
         => Add(new Step { Op = StepOp.Exec, A0 = (long)CStringArray(paths), A1 = (long)argv, A2 = (long)envp }, what);
+
+    public int CheckCwd(string what)
+    {
+        const int size = 4096;
+        return Add(new Step { Op = StepOp.CheckCwd, A0 = (long)Alloc(size), A1 = size }, what);
+    }
+
+    /// <summary>
+    /// Closes every fd from <paramref name="from"/> up except <paramref name="keep"/>: a forked stage
+    /// must not hold the CLI's other fds (the state lock, the parent's end of the sync socket: a
+    /// killed CLI must leave no stage blocked forever).
+    /// </summary>
+    public void CloseAllExcept(IEnumerable<int> keep, int from, string what)
+    {
+        int start = from;
+        foreach (var fd in keep.Where(f => f >= from).Distinct().Order())
+        {
+            if (fd > start) Syscall(SysNr.close_range, what, start, fd - 1, 0, flags: StepFlags.IgnoreError);
+            start = fd + 1;
+        }
+        Syscall(SysNr.close_range, what, start, uint.MaxValue, 0, flags: StepFlags.IgnoreError);
+    }
 
     public string Describe(int step) => step >= 0 && step < _what.Count ? _what[step] : $"step {step}";
 

@@ -47,6 +47,8 @@ public enum StepOp : int
     Exit = 6,
     /// <summary>Write A1 bytes at A2 to the file at path A0 (open, write, close).</summary>
     WriteFile = 7,
+    /// <summary>getcwd into buffer A0 of A1 bytes; the cwd must be reachable from the root (not "(unreachable)...").</summary>
+    CheckCwd = 8,
 }
 
 [Flags]
@@ -168,6 +170,15 @@ public static unsafe class Sequencer
                     long w = sys.Call(SysNr.write, fd, s->A2, s->A1, 0, 0, 0);
                     sys.Call(SysNr.close, fd, 0, 0, 0, 0, 0);
                     if (w < 0) return Fail(ref sys, syncFd, stage, i, -w);
+                    break;
+                }
+                case StepOp.CheckCwd:
+                {
+                    // A cwd outside the process's root (e.g. a leaked host fd: CVE-2024-21626) reads
+                    // back as "(unreachable)/...": refuse it.
+                    long r = sys.Call(SysNr.getcwd, s->A0, s->A1, 0, 0, 0, 0);
+                    if (r < 0) return Fail(ref sys, syncFd, stage, i, -r);
+                    if (*(byte*)s->A0 != (byte)'/') return Fail(ref sys, syncFd, stage, i, ENOENT);
                     break;
                 }
                 default:

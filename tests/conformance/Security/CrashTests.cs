@@ -13,10 +13,6 @@ namespace Runcs.Conformance.Security;
 [TestFixture, NonParallelizable, Category("Security")]
 public class CrashTests
 {
-    private const string StageOneHoldsLock =
-        "a CLI killed while stage 1 waits for its cgroup ('G') leaves stage 1 blocked forever: it is a fork of the CLI and still holds " +
-        "the state lock and the parent's end of the sync socket (no EOF ever comes), so `delete --force` hangs on the flock " +
-        "(Processes/InitLauncher.cs, ExecLauncher.cs: close the parent's socket end and the lock fd as stage 1's first steps)";
 
     /// <summary>The stages of create on the CLI's main thread (see the comment of each point).</summary>
     private static readonly (string Syscall, int When, string Stage)[] CreatePoints =
@@ -87,8 +83,6 @@ public class CrashTests
     public void Crash_KillCliDuringCreate(string syscall, int when)
     {
         RequireStrace();
-        if (syscall is "mkdir" or "rename" && when == 2 || syscall == "mkdir" && when == 5)
-            Sec.KnownBug(StageOneHoldsLock);
         using var b = new Bundle(copyRootfs: true);
         var cg = Sec.PrivateCgroup(b, "crash");
         b.Linux["resources"] = new JsonObject { ["pids"] = new JsonObject { ["limit"] = 100 } };
@@ -117,7 +111,6 @@ public class CrashTests
     public void Crash_KillCliDuringExec(string syscall, int when)
     {
         RequireStrace();
-        if (syscall == "write") Sec.KnownBug(StageOneHoldsLock.Replace("the state lock and ", ""));
         using var b = new Bundle(copyRootfs: true);
         var cg = Sec.PrivateCgroup(b, "crashx");
         b.Args("sleep", "60");

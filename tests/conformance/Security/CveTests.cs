@@ -53,12 +53,9 @@ public class CveTests
     /// Proves: no runcs process visible in the container ever exposes the host binary (a private copy
     /// of bin/runcs is used as the victim), nothing is writable, and the host binary's hash is unchanged.
     /// </summary>
-    [Test, Category("KnownBug")]
+    [Test]
     public void Cve_2019_5736_HostileContainer_CannotReachHostBinaryDuringExec()
     {
-        Sec.KnownBug("CVE-2019-5736: exec's stage 2 (a clone of the host runcs CLI, dumpable) is visible in the container's pid namespace " +
-                     "with container root's capabilities before execve; a container process opens /proc/<pid>/exe (O_PATH) = the host binary and, " +
-                     "once runcs exited, reopens it O_WRONLY (Processes/ExecLauncher.cs: needs prctl(PR_SET_DUMPABLE, 0) in stage 1 before the clone)");
         using var b = new Bundle(copyRootfs: true);
         Sec.InstallHostile(b);
         var victim = Path.Combine(b.Dir, "runcs-victim");
@@ -135,12 +132,9 @@ public class CveTests
     /// fd. The caller leaks fds 7 ("/") and 8 (/tmp) into runcs exec. Proves: the exec'd process never gets a
     /// cwd outside the container's root (cannot read a host file through it).
     /// </summary>
-    [Test, Category("KnownBug")]
+    [Test]
     public void Cve_2024_21626_ExecCwdProcSelfFd_NoHostAccess()
     {
-        Sec.KnownBug("CVE-2024-21626: exec's stage 2 chdir()s to --cwd while it still holds fds inherited from the caller " +
-                     "(close_range(CLOEXEC) only takes effect at execve); `exec --cwd /proc/self/fd/7` with a leaked host dir fd 7 " +
-                     "starts the process with a host cwd (Processes/ExecLauncher.cs AddStage2)");
         using var b = new Bundle();
         var marker = Sec.Marker(b);
         var secret = File.ReadAllText(marker);
