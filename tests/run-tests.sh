@@ -35,7 +35,9 @@ for p in "${projects[@]}"; do
   dotnet test "$p" -c Debug --nologo -v:q --logger "console;verbosity=normal" >"$log" 2>&1
   rc=$?
   # Show what needs attention: failures with their messages, skips with their reasons, build errors.
-  grep -E '^\s+(Failed|Skipped) |Error Message:|^\s+at Runcs|^\s{3,}\S.*(not implemented|skipped|ignored)|: error |^Test Run |^Total tests:|^\s+(Passed|Failed|Skipped): ' "$log" | head -300
+  grep -E '^\s+Skipped |^\s{3,}\S.*(not implemented|skipped|ignored)|: error |^Test Run |^Total tests:|^\s+(Passed|Failed|Skipped): ' "$log" | head -200
+  # Each failure in full: from its "Failed" line to the end of its message (before the stack trace).
+  awk '/^[ \t]+Failed [^:]/ { show=1 } /^[ \t]+Stack Trace:/ { if (show) print; show=0 } show { print }' "$log" | head -400
   counts=$(awk '
     /^Total tests:/ { seen=1; p=0; f=0; s=0; next }
     seen && /^[ \t]*Passed:/  { p=$2 }
