@@ -39,12 +39,17 @@ public static class ConfigLoader
     /// <summary>Syntax, schema and types; no filesystem checks.</summary>
     public static Config Parse(ReadOnlySpan<byte> utf8)
     {
-        JsonNode? node;
+        // Parsed once: the schema is evaluated on the document, then the typed model is read from
+        // the same bytes by the source-generated deserializer.
+        var bytes = utf8.ToArray();
+        // JSON text must be UTF-8 (RFC 8259); JsonDocument does not check string contents up front.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ConfigException("", $"not valid JSON: invalid UTF-8 at byte {FirstInvalidUtf8(bytes)}");
+        JsonDocument doc;
         try
         {
             // 64: the depth the typed deserializer and the schema validator accept (deeper input used to
             // escape as an unhandled JsonReaderException from the schema step: issue #8 fuzzing).
-            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = MaxDepth });
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxDepth });
         }
         catch (JsonException e)
         {
@@ -54,19 +59,33 @@ public static class ConfigLoader
         {
             throw new ConfigException("", $"not valid JSON: {e.Message}");
         }
-        if (node is not JsonObject) throw new ConfigException("", "the config must be a JSON object");
-        IReadOnlyList<SchemaError> errors;
-        try { errors = SchemaValidator.ValidateConfig(node); }
-        catch (JsonException e) { throw new ConfigException("", $"not valid JSON: {SyntaxMessage(e)}"); }
-        if (errors.Count > 0) throw new ConfigException(errors[0].Pointer, errors[0].Message);
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException("", "the config must be a JSON object");
+            var errors = SchemaValidator.ValidateConfig(doc.RootElement);
+            if (errors.Count > 0) throw new ConfigException(errors[0].Pointer, errors[0].Message);
+        }
         try
         {
-            return node.Deserialize(RuncsJson.Default.Config) ?? throw new ConfigException("", "the config is null");
+            var options = new JsonReaderOptions { MaxDepth = MaxDepth };
+            var reader = new Utf8JsonReader(bytes, options);
+            return JsonSerializer.Deserialize(ref reader, RuncsJson.Default.Config) ?? throw new ConfigException("", "the config is null");
         }
         catch (JsonException e)
         {
             throw new ConfigException(PathToPointer(e.Path), "wrong type or out-of-range value" + (e.InnerException is { } ie ? ": " + ie.Message : ""));
         }
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out int n) != System.Buffers.OperationStatus.Done) return i;
+            i += n;
+        }
+        return i;
     }
 
     public static string SyntaxMessage(JsonException e)
