@@ -329,7 +329,7 @@ if [ -n "$SECCOMP_CONFIG" ] && command -v jq >/dev/null; then
   if [ -n "$seccomp_json" ] && [ "$seccomp_json" != null ]; then
     nsys=$(jq '[.linux.seccomp.syscalls[].names[]] | length' "$SECCOMP_CONFIG")
     log "bench: seccomp (Docker's profile, $nsys syscall names) x$CFG_RUNS"
-    out=$("$RUNCS" seccomp compile "$SECCOMP_CONFIG" 2>&1); rc=$?
+    out=$("$RUNCS" seccomp compile "$SECCOMP_CONFIG" 2>&1 </dev/null); rc=$?
     if [ $rc -eq 0 ]; then
       for ((i = 0; i < RUNS; i++)); do timed seccomp_compile runcs "$RUNCS" seccomp compile "$SECCOMP_CONFIG"; done
     else
@@ -339,7 +339,9 @@ if [ -n "$SECCOMP_CONFIG" ] && command -v jq >/dev/null; then
     sc_rts=" ${names[*]} "
     id=$(newid sc); b=$work/b/$id
     mkbundle "$b" '["/bin/true"]' "$id" "" "\"seccomp\": $seccomp_json,"
-    if ! out=$(rt_ runcs create --bundle "$b" "$id" 2>&1 >/dev/null); then
+    # The created container keeps create's stdio open until it runs: capture stderr in a file, not a pipe.
+    if ! rt_ runcs create --bundle "$b" "$id" >/dev/null 2>"$work/sc-create.err" </dev/null; then
+      out=$(cat "$work/sc-create.err")
       sc_rts=" runc crun "
       seccomp_note+="${seccomp_note:+; }\`runcs create\` with linux.seccomp: not measurable yet ($(printf '%s' "$out" | sed -n 's/.*msg="\([^"]*\)".*/\1/p;q'))"
     fi

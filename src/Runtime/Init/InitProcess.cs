@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Runcs.Hooks;
@@ -17,6 +18,9 @@ namespace Runcs.Init;
 /// </summary>
 public static class InitProcess
 {
+    /// <summary>Kept reachable: a collected registration would unregister its handler.</summary>
+    private static readonly List<PosixSignalRegistration> SignalHandlers = new();
+
     public static int Run(string[] argv)
     {
         if (Environment.GetEnvironmentVariable(InitLauncher.SyncFdEnv) is not { } fdText || !int.TryParse(fdText, out int fd))
@@ -26,6 +30,12 @@ public static class InitProcess
         }
         var ch = new SyncChannel(fd);
         bool ready = false;
+        // As pid 1 of its namespace, init ignores every signal it has no handler for, and .NET's own
+        // SIGTERM handling ends by re-raising the signal, which is then ignored: `runcs kill` of a
+        // created container would do nothing. Until the user's process is exec'd (which resets all
+        // dispositions), a terminating signal ends init at once, as runc's init does.
+        foreach (var sig in new[] { 1, 2, 3, 10, 12, 15 })
+            SignalHandlers.Add(PosixSignalRegistration.Create((PosixSignal)sig, _ => RawSyscalls.Invoke(SysNr.exit_group, 128 + sig)));
         try
         {
             var msg = ch.Receive();

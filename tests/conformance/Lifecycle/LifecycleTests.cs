@@ -196,6 +196,22 @@ public class LifecycleTests
         Assert.That(b.Runcs("delete", id).ExitCode, Is.EqualTo(1));
     }
 
+    // runtime.md "Kill": a created (not started) container's init is runcs itself, pid 1 of its
+    // namespace, which ignores signals it has no handler for; SIGTERM must still stop it.
+    [Test]
+    public void Runtime_Kill_CreatedContainer_SigtermStopsIt()
+    {
+        using var b = new Bundle();
+        b.Args("true");
+        var id = b.NewId();
+        Assert.That(b.Create(id).ExitCode, Is.EqualTo(0));
+        int pid = b.State(id)!["pid"]!.GetValue<int>();
+        Assert.That(b.Runcs("kill", id, "TERM").ExitCode, Is.EqualTo(0));
+        Assert.That(WaitGone(pid), Is.True, "init of the created container is still alive after SIGTERM");
+        Assert.That(b.WaitStatus(id, "stopped"), Is.EqualTo("stopped"));
+        Assert.That(b.Runcs("delete", id).ExitCode, Is.EqualTo(0));
+    }
+
     [Test]
     public void Runtime_RunDetach_AndPidFile()
     {
