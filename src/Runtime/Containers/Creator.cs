@@ -113,14 +113,41 @@ public static class Creator
             if (config.Process.ExecCpuAffinity?.Initial is { Length: > 0 } initial) Finalizer.SetAffinity(pid, initial);
 
             var newNs = (config.Linux?.Namespaces ?? []).Where(x => string.IsNullOrEmpty(x.Path)).Select(x => x.Type).ToList();
-            launcher.SendInstructions(new InitInstructions
+            // Idmapped mounts: one user namespace per distinct mapping, made here (the multithreaded CLI
+            // can clone into a new user namespace) and passed to init by fd after its instructions.
+            var idmapMounts = new List<int>();
+            var idmapFds = new List<int>();
+            var byKey = new Dictionary<string, int>();
+            try
+            {
+                for (int i = 0; i < (config.Mounts?.Count ?? 0); i++)
+                {
+                    var m = config.Mounts![i];
+                    if (!Init.MountOptions.Parse(m.Options).IdMap) continue;
+                    var uids = m.UidMappings is { Count: > 0 } mu ? mu : config.Linux?.UidMappings ?? [];
+                    var gids = m.GidMappings is { Count: > 0 } mg ? mg : config.Linux?.GidMappings ?? [];
+                    if (uids.Count == 0 || gids.Count == 0)
+                        throw new ConfigException($"/mounts/{i}", "an idmap mount needs uidMappings and gidMappings (on the mount or a user namespace's)");
+                    var key = UsernsMaker.Key(uids, gids);
+                    if (!byKey.TryGetValue(key, out int fd)) byKey[key] = fd = UsernsMaker.Make(uids, gids);
+                    idmapMounts.Add(i);
+                    idmapFds.Add(fd);
+                }
+                launcher.SendInstructions(new InitInstructions
             {
                 Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config, FifoPath = fifo,
                 NoPivot = o.NoPivot, NoNewKeyring = o.NoNewKeyring, ExtraFds = extra, LogPath = g.Log, LogJson = g.LogFormat == "json",
                 Debug = g.Debug, HostPid = pid, CgroupPaths = state.CgroupPaths, NewNamespaces = newNs, Env = env, Created = state.Created,
                 ConsoleSocketFd = launcher.ConsoleTarget, LogFd = launcher.LogTarget,
                 SeccompProgram = seccomp?.Program, SeccompFlags = seccomp?.Flags ?? 0, SeccompListener = seccomp?.NeedsListener ?? false,
+                IdmapMounts = idmapMounts.Count > 0 ? idmapMounts : null,
             });
+                foreach (var fd in idmapFds) FdPassing.Send(launcher.Channel!.Fd, fd, "u"u8);
+            }
+            finally
+            {
+                foreach (var fd in byKey.Values) Libc.close(fd);
+            }
             ServeInit(launcher, state, config);
             if (o.PidFile is { Length: > 0 } pf) WritePidFile(pf, pid);
             var result = (state, pid);

@@ -36,5 +36,7 @@ public sealed class InitInstructions
     [JsonPropertyName("consoleSocketFd")] public int ConsoleSocketFd { get; set; } = -1;
     /// <summary>Fd of the log destination, opened by the parent, or -1 (stderr).</summary>
     [JsonPropertyName("logFd")] public int LogFd { get; set; } = -1;
+    /// <summary>Indexes of idmap/ridmap mounts; one user-namespace fd per entry follows the instructions (SCM_RIGHTS).</summary>
+    [JsonPropertyName("idmapMounts")] public List<int>? IdmapMounts { get; set; }
     [JsonPropertyName("created")] public string Created { get; set; } = "";
 }

@@ -154,7 +154,7 @@ public sealed unsafe class InitLauncher : IDisposable
     /// Raw clone(); the child runs the restricted sequencer over the plan as stage 1 and never
     /// returns. Returns the child's pid (or -errno) in the parent.
     /// </summary>
-    internal static long CloneSequencer(LaunchPlan plan, int childFd)
+    internal static long CloneSequencer(LaunchPlan plan, int childFd, long cloneFlags = Libc.SIGCHLD)
     {
         Step* steps = plan.Native;
         int count = plan.Count;
@@ -165,7 +165,7 @@ public sealed unsafe class InitLauncher : IDisposable
         long pid;
         try
         {
-            pid = RawSyscalls.Invoke(SysNr.clone, Libc.SIGCHLD, 0, 0, 0, 0, 0);
+            pid = RawSyscalls.Invoke(SysNr.clone, cloneFlags, 0, 0, 0, 0, 0);
             if (pid == 0)
             {
                 var kernel = new KernelSyscalls();

@@ -15,8 +15,8 @@ public static class FeaturesInfo
     /// <summary>Namespace types create can set up (new or joined by path).</summary>
     public static readonly string[] Namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
 
-    /// <summary>Mount options the rootfs builder carries out (idmap, ridmap and tmpcopyup are refused, so not listed).</summary>
-    public static string[] MountOptions => [.. Init.MountOptions.Known.Where(o => o is not ("idmap" or "ridmap"))];
+    /// <summary>Mount options the rootfs builder carries out (tmpcopyup is refused, so not listed).</summary>
+    public static string[] MountOptions => [.. Init.MountOptions.Known];
 
     public static bool SeccompEnforced => true;
     public static bool CgroupV1 => true;
@@ -62,7 +62,7 @@ public static class FeaturesInfo
             Apparmor = new EnabledFeature { Enabled = false },
             Selinux = new EnabledFeature { Enabled = false },
             IntelRdt = new EnabledFeature { Enabled = false },
-            MountExtensions = new MountExtensions { Idmap = new EnabledFeature { Enabled = false } },
+            MountExtensions = new MountExtensions { Idmap = new EnabledFeature { Enabled = true } },
             NetDevices = new EnabledFeature { Enabled = false },
         },
         Annotations = new Dictionary<string, string>
