@@ -48,6 +48,9 @@ public sealed unsafe class InitLauncher : IDisposable
             if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, p) != 0)
                 throw new RuncsException($"creating the sync socket: {Libc.LastError()}");
         int parentFd = sv[0], childFd = MoveAbove(sv[1], 6 + ExtraFds);
+        // Only the moved copy of the child's end may stay open here: a second copy in the CLI would
+        // keep the socket from reporting EOF when init dies.
+        if (childFd != sv[1]) Libc.close(sv[1]);
         _fdsToClose.Add(childFd);
         Channel = new SyncChannel(parentFd);
 
