@@ -140,7 +140,8 @@ public sealed unsafe class InitLauncher : IDisposable
         _fdsToClose.Remove(childFd);
 
         PlaceInCgroup(Stage1Pid);
-        Channel.SendRawByte((byte)'G');
+        try { Channel.SendRawByte((byte)'G'); }
+        catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(Stage1Pid, "container setup process")})"); }
         ServeStage1(plan, newUser);
     }
 
@@ -239,7 +240,22 @@ public sealed unsafe class InitLauncher : IDisposable
     public void SendInstructions(InitInstructions ins)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(ins, RuncsJson.Default.InitInstructions);
-        Channel!.Send(SyncKind.Instructions, bytes);
+        try { Channel!.Send(SyncKind.Instructions, bytes); }
+        catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(InitPid, "container init")})"); }
+    }
+
+    /// <summary>How a child that went away ended, for error messages ("container init was killed by signal 15").</summary>
+    private static unsafe string ExitOf(int pid, string what)
+    {
+        if (pid <= 0) return $"{what} is gone";
+        int status;
+        for (int i = 0; i < 20; i++)
+        {
+            if (Libc.waitpid(pid, &status, Libc.WNOHANG | Libc.__WALL) == pid)
+                return (status & 0x7f) != 0 ? $"{what} was killed by signal {status & 0x7f}" : $"{what} exited with status {(status >> 8) & 0xff}";
+            Thread.Sleep(10);
+        }
+        return $"{what} (pid {pid}) stopped reading";
     }
 
     /// <summary>Kills and reaps whatever was started (rollback after a failure).</summary>
