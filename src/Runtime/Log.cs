@@ -79,26 +79,14 @@ public static class Log
             try { sink(line); } catch (Exception e) when (e is IOException or RuncsException) { }
             return;
         }
-        try
-        {
-            if (ToStderr)
-            {
-                Console.Error.Write(line);
-                return;
-            }
-            _stream ??= new FileStream(_path!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-            var bytes = Encoding.UTF8.GetBytes(line);
-            _stream.Write(bytes);
-            _stream.Flush();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.Write($"runcs: cannot write log {_path}: {e.Message}\n{line}");
-        }
+        Emit(line, reportFailure: true);
     }
 
     /// <summary>Writes a line that a child (init) already formatted, as is.</summary>
-    public static void WriteRaw(string line)
+    public static void WriteRaw(string line) => Emit(line, reportFailure: false);
+
+    /// <summary>The log destination: stderr, or the --log file opened once in append mode.</summary>
+    private static void Emit(string line, bool reportFailure)
     {
         if (ToStderr) { Console.Error.Write(line); return; }
         try
@@ -107,6 +95,9 @@ public static class Log
             _stream.Write(Encoding.UTF8.GetBytes(line));
             _stream.Flush();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (reportFailure) Console.Error.Write($"runcs: cannot write log {_path}: {e.Message}\n{line}");
+        }
     }
 }

@@ -41,7 +41,6 @@ public static class Creator
             throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket (process.terminal is true: pass --console-socket)");
         if (!config.Process.Terminal && !string.IsNullOrEmpty(o.ConsoleSocket))
             throw new RuncsException("--console-socket is only valid when process.terminal is true");
-        Lsm.CheckRequested(config.Process.ApparmorProfile, config.Process.SelinuxLabel, "/process");
         var seccomp = SeccompSetup.Compile(config.Linux?.Seccomp);
 
         var cgroups = ContainerCgroups.Factory.ForContainer(o.Id, config.Linux?.CgroupsPath, g.SystemdCgroup);

@@ -240,27 +240,13 @@ public sealed unsafe class Finalizer
             Sys(RawSyscalls.Invoke(SysNr.sched_setaffinity, pid, mask.Length * 8, (long)m), $"setting CPU affinity {cpus}");
     }
 
-    private static ulong CapMask(List<string>? caps, List<string> skipped)
-    {
-        ulong m = 0;
-        if (caps is null) return 0;
-        int last = Tables.LastCap;
-        foreach (var c in caps)
-        {
-            int n = Tables.CapabilityNumber(c);
-            if (n < 0 || n > last) { skipped.Add(c); continue; }
-            m |= 1UL << n;
-        }
-        return m;
-    }
-
     private void ApplyCapabilitiesAndUser(bool seccompEarly)
     {
         var caps = _p.Capabilities;
         var skipped = new List<string>();
-        ulong bounding = CapMask(caps?.Bounding, skipped), effective = CapMask(caps?.Effective, skipped),
-            permitted = CapMask(caps?.Permitted, skipped), inheritable = CapMask(caps?.Inheritable, skipped),
-            ambient = CapMask(caps?.Ambient, skipped);
+        ulong bounding = Tables.CapabilityMask(caps?.Bounding, skipped), effective = Tables.CapabilityMask(caps?.Effective, skipped),
+            permitted = Tables.CapabilityMask(caps?.Permitted, skipped), inheritable = Tables.CapabilityMask(caps?.Inheritable, skipped),
+            ambient = Tables.CapabilityMask(caps?.Ambient, skipped);
         foreach (var s in skipped.Distinct()) Log.Debug($"capability {s} is not known to the running kernel; skipped");
         int last = Tables.LastCap;
         // Seccomp without no_new_privs needs CAP_SYS_ADMIN: install it while we still have it.

@@ -22,6 +22,24 @@ public static class Tables
         return -1;
     }
 
+    /// <summary>
+    /// The capability bit mask of a list of names; names the running kernel does not know (or
+    /// unknown names) are left out and added to <paramref name="skipped"/> when given.
+    /// </summary>
+    public static ulong CapabilityMask(List<string>? caps, List<string>? skipped = null)
+    {
+        ulong m = 0;
+        if (caps is null) return 0;
+        int last = LastCap;
+        foreach (var c in caps)
+        {
+            int n = CapabilityNumber(c);
+            if (n < 0 || n > last) { skipped?.Add(c); continue; }
+            m |= 1UL << n;
+        }
+        return m;
+    }
+
     /// <summary>The highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).</summary>
     public static int LastCap
     {

@@ -124,8 +124,8 @@ public sealed unsafe class ExecLauncher : IDisposable
         bool seccompEarly = SeccompProgram is { Length: > 0 } && !p.NoNewPrivileges;
         if (seccompEarly) AddSeccomp(plan);
         var caps = p.Capabilities;
-        ulong Mask(List<string>? l) { ulong m = 0; foreach (var c in l ?? []) { int n = Tables.CapabilityNumber(c); if (n >= 0 && n <= Tables.LastCap) m |= 1UL << n; } return m; }
-        ulong bounding = Mask(caps?.Bounding), eff = Mask(caps?.Effective), perm = Mask(caps?.Permitted), inh = Mask(caps?.Inheritable), amb = Mask(caps?.Ambient);
+        ulong bounding = Tables.CapabilityMask(caps?.Bounding), eff = Tables.CapabilityMask(caps?.Effective), perm = Tables.CapabilityMask(caps?.Permitted),
+            inh = Tables.CapabilityMask(caps?.Inheritable), amb = Tables.CapabilityMask(caps?.Ambient);
         for (int c = 0; c <= Tables.LastCap; c++)
             if ((bounding & (1UL << c)) == 0)
                 plan.Syscall(SysNr.prctl, $"dropping {Tables.Capabilities[c]} from the bounding set", PR_CAPBSET_DROP, c, 0, 0, 0);

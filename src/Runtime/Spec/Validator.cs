@@ -38,10 +38,7 @@ public static class Validator
         // runcs implements no LSM (features: apparmor and selinux disabled) and this class of host has none:
         // a label that cannot be applied is an error, never silently dropped (CVE-2019-16884 class: a
         // container must not run unconfined while its manager believes it is confined).
-        if (forCreate && !string.IsNullOrEmpty(c.Process?.ApparmorProfile))
-            throw new ConfigException("/process/apparmorProfile", $"apparmor profile {c.Process.ApparmorProfile} requested, but runcs does not support AppArmor (not enabled)");
-        if (forCreate && !string.IsNullOrEmpty(c.Process?.SelinuxLabel))
-            throw new ConfigException("/process/selinuxLabel", $"SELinux label {c.Process.SelinuxLabel} requested, but runcs does not support SELinux (not enabled)");
+        if (forCreate && c.Process is { } lp) Lsm.CheckRequested(lp.ApparmorProfile, lp.SelinuxLabel, "/process");
 
         var nsTypes = new HashSet<string>();
         var l = c.Linux;
