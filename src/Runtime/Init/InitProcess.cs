@@ -70,6 +70,7 @@ public static class InitProcess
             }
             LinuxSyscalls.Instance.Close(rootFd);
             fs.SetNames();
+            if (!ins.NoNewKeyring) JoinSessionKeyring(ins.Id);
 
             // prestart and createRuntime hooks run in the runtime's namespaces: the parent runs them.
             ch.Send(SyncKind.HookRequest);
@@ -198,6 +199,20 @@ public static class InitProcess
                 : "/dev/console in the container is not a regular file or character device; refusing to mount the console on it");
         }
         return fd;
+    }
+
+    /// <summary>
+    /// A session keyring of the container's own (runc's default; --no-new-keyring keeps the caller's),
+    /// so keys added inside never land in the host's session keyring. A kernel without keyrings is fine.
+    /// </summary>
+    private static unsafe void JoinSessionKeyring(string id)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes("_ses." + id + "\0");
+        fixed (byte* p = name)
+        {
+            long r = RawSyscalls.Invoke(250 /* keyctl */, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, (long)p);
+            if (r < 0 && r != -38 /* ENOSYS */) throw new RuncsException($"joining a new session keyring: {Libc.StrError((int)-r)}");
+        }
     }
 
     private static void WriteProc(string path, string value, string what)

@@ -212,6 +212,24 @@ public class LifecycleTests
         Assert.That(b.Runcs("delete", id).ExitCode, Is.EqualTo(0));
     }
 
+    // runc's create flags: a session keyring of the container's own ("_ses.<id>") unless --no-new-keyring.
+    [Test]
+    public void Runtime_Create_NewSessionKeyring_UnlessNoNewKeyring()
+    {
+        using var b = new Bundle();
+        var masked = b.Linux["maskedPaths"]!.AsArray();
+        for (int i = masked.Count - 1; i >= 0; i--) if (masked[i]!.GetValue<string>() == "/proc/keys") masked.RemoveAt(i);
+        b.Sh("grep -o '_ses\\.[^ :]*' /proc/keys");
+        b.SaveConfig();
+        var id = b.NewId("kr");
+        var r = b.RunContainer(id);
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(b.ContainerOutput(id), Does.Contain("_ses." + id));
+        var id2 = b.NewId("kr");
+        var r2 = b.RunContainer(id2, "runcs", "--no-new-keyring");
+        Assert.That(b.ContainerOutput(id2), Does.Not.Contain("_ses." + id2), r2.ToString());
+    }
+
     [Test]
     public void Runtime_RunDetach_AndPidFile()
     {
