@@ -170,7 +170,10 @@ public static class CommandLine
             Parser.ParseFlags(argv, i, cmd.Flags, inv.Flags, stopAtPositional: true, positionals: inv.Args, context: cmd.Name);
             if (inv.Has("help")) { Console.Out.Write(CommandHelp(cmd)); return 0; }
             CheckArity(inv);
-            return cmd.Handler(inv);
+            int rc = cmd.Handler(inv);
+            // A create is meant to finish without a single collection (GCgen0size): say so when it did not.
+            if (Log.DebugEnabled) Log.Debug($"{cmd.Name}: {GC.CollectionCount(0)} garbage collections, {GC.GetTotalAllocatedBytes() >> 10} KiB allocated");
+            return rc;
         }
         catch (RuncsException e)
         {

@@ -163,23 +163,20 @@ public sealed unsafe class InitLauncher : IDisposable
         Step* steps = plan.Native;
         int count = plan.Count;
         RawSyscalls.Warmup();
-        // No GC may start while the clone happens: a GC suspending threads at the instant of the
-        // fork could leave the child's only thread parked on a suspension that never ends.
-        bool noGc = GC.TryStartNoGCRegion(16 << 20);
-        long pid;
-        try
+        // No GC region here: TryStartNoGCRegion performs a full blocking collection (and leaves the
+        // allocation budget spent, so the next allocations collect again) — two GCs per create. The
+        // child needs none of it: it runs only the sequencer, which never allocates, never polls for
+        // a GC (SuppressGCTransition calls only) and never returns from this frame (exit_group), so
+        // a suspension requested in the parent at the instant of the fork (trap flag set, or this
+        // frame's return address hijacked) is never observed in the child; the parent just
+        // completes it when the clone returns. The plan lives in unmanaged memory, so a collection
+        // moving objects around the fork cannot disturb what the child reads.
+        long pid = RawSyscalls.Invoke(SysNr.clone, cloneFlags, 0, 0, 0, 0, 0);
+        if (pid == 0)
         {
-            pid = RawSyscalls.Invoke(SysNr.clone, cloneFlags, 0, 0, 0, 0, 0);
-            if (pid == 0)
-            {
-                var kernel = new KernelSyscalls();
-                Sequencer.Run(ref kernel, steps, count, 0, 1, childFd);
-                RawSyscalls.Invoke(SysNr.exit_group, 127);
-            }
-        }
-        finally
-        {
-            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+            var kernel = new KernelSyscalls();
+            Sequencer.Run(ref kernel, steps, count, 0, 1, childFd);
+            RawSyscalls.Invoke(SysNr.exit_group, 127);
         }
         return pid;
     }
