@@ -111,10 +111,13 @@ public static class ExecCommand
             byte[] bytes;
             try { bytes = file == "-" ? ReadStdin() : File.ReadAllBytes(file); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new RuncsException($"reading process file {file}: {e.Message}"); }
-            Process? proc;
-            try { proc = JsonSerializer.Deserialize(bytes, RuncsJson.Default.Process); }
-            catch (JsonException e) { throw new ConfigException(ConfigLoader.PathToPointer(e.Path), $"process file {file}: {ConfigLoader.SyntaxMessage(e)}"); }
-            return proc ?? throw new RuncsException($"process file {file} is empty");
+            try
+            {
+                if (bytes.AsSpan().Trim(" \t\r\n"u8).SequenceEqual("null"u8)) throw new RuncsException($"process file {file} is empty");
+                return ModelCodec.FromUtf8(bytes, ModelCodec.ReadProcess);
+            }
+            catch (JsonException e) { throw new ConfigException("", $"process file {file}: {ConfigLoader.SyntaxMessage(e)}"); }
+            catch (ConfigException e) { throw new ConfigException(e.Pointer, $"process file {file}: {ModelCodec.WrongRule}"); }
         }
         var bp = config.Process ?? new Process();
         var p = new Process

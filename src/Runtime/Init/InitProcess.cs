@@ -40,8 +40,7 @@ public static class InitProcess
         {
             var msg = ch.Receive();
             if (msg is null || msg.Value.Header.Kind != SyncKind.Instructions) return 1;
-            var ins = JsonSerializer.Deserialize(msg.Value.Payload, RuncsJson.Default.InitInstructions)
-                ?? throw new RuncsException("empty init instructions");
+            var ins = Spec.ModelCodec.FromUtf8(msg.Value.Payload, Spec.ModelCodec.ReadInitInstructions);
             var idmapFds = new Dictionary<int, int>();
             foreach (var index in ins.IdmapMounts ?? [])
             {

@@ -236,7 +236,7 @@ public sealed unsafe class InitLauncher : IDisposable
     /// <summary>Sends init its instructions.</summary>
     public void SendInstructions(InitInstructions ins)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(ins, RuncsJson.Default.InitInstructions);
+        var bytes = Spec.ModelCodec.ToUtf8(ins, Spec.ModelCodec.WriteInitInstructions);
         try { Channel!.Send(SyncKind.Instructions, bytes); }
         catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(InitPid, "container init")})"); }
     }

@@ -43,7 +43,7 @@ public static class ConfigLoader
         // the same bytes by the source-generated deserializer.
         var bytes = utf8.ToArray();
         // JSON text must be UTF-8 (RFC 8259); JsonDocument does not check string contents up front.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ConfigException("", $"not valid JSON: invalid UTF-8 at byte {FirstInvalidUtf8(bytes)}");
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ConfigException("", $"not valid JSON: invalid UTF-8 at byte {ModelCodec.FirstInvalidUtf8(bytes)}");
         JsonDocument doc;
         try
         {
@@ -64,28 +64,10 @@ public static class ConfigLoader
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException("", "the config must be a JSON object");
             var errors = SchemaValidator.ValidateConfig(doc.RootElement);
             if (errors.Count > 0) throw new ConfigException(errors[0].Pointer, errors[0].Message);
+            // The typed model comes from the same parsed document, read by plain generated code
+            // (System.Text.Json's metadata for ~45 types costs milliseconds to build at startup).
+            return ModelCodec.ReadConfig(doc.RootElement, "");
         }
-        try
-        {
-            var options = new JsonReaderOptions { MaxDepth = MaxDepth };
-            var reader = new Utf8JsonReader(bytes, options);
-            return JsonSerializer.Deserialize(ref reader, RuncsJson.Default.Config) ?? throw new ConfigException("", "the config is null");
-        }
-        catch (JsonException e)
-        {
-            throw new ConfigException(PathToPointer(e.Path), "wrong type or out-of-range value" + (e.InnerException is { } ie ? ": " + ie.Message : ""));
-        }
-    }
-
-    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
-    {
-        int i = 0;
-        while (i < bytes.Length)
-        {
-            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out int n) != System.Buffers.OperationStatus.Done) return i;
-            i += n;
-        }
-        return i;
     }
 
     public static string SyntaxMessage(JsonException e)

@@ -70,10 +70,9 @@ public sealed class StateStore
         { throw new RuncsException($"container does not exist: {id}"); }
         try
         {
-            return JsonSerializer.Deserialize(bytes, RuncsJson.Default.StoredState)
-                ?? throw new RuncsException($"state of container {id} is empty: {file}");
+            return Spec.ModelCodec.FromUtf8(bytes, Spec.ModelCodec.ReadStoredState);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ConfigException)
         {
             throw new RuncsException($"state of container {id} is corrupt ({file}): {e.Message}");
         }
@@ -90,7 +89,7 @@ public sealed class StateStore
     {
         var dir = Dir(s.Id);
         var tmp = Path.Combine(dir, "." + StateFile + ".tmp");
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(s, RuncsJson.Default.StoredState);
+        var bytes = Spec.ModelCodec.ToUtf8(s, Spec.ModelCodec.WriteStoredState);
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1))
         {
             fs.Write(bytes);
