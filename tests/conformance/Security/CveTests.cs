@@ -16,12 +16,13 @@ public class CveTests
 
     /// <summary>
     /// CVE-2019-5736: a container process opens /proc/&lt;runtime pid&gt;/exe (or its own /proc/self/exe
-    /// while the runtime is exec'ing it) and writes the host runtime binary. runcs runs init from a
-    /// sealed memfd: /proc/1/exe of a created container is "/memfd:runcs (deleted)", never the host
-    /// binary, and cannot be written.
+    /// while the runtime is exec'ing it) and writes the host runtime binary. runcs runs init from the
+    /// binary seen through a private read-only overlayfs mount (or, where that is unavailable, from a
+    /// sealed memfd copy): /proc/1/exe of a created container is never the host binary's inode, lives
+    /// on a read-only overlay (or is "/memfd:runcs (deleted)"), and cannot be written.
     /// </summary>
     [Test]
-    public void Cve_2019_5736_InitExe_IsSealedMemfdNotHostBinary()
+    public void Cve_2019_5736_InitExe_IsReadOnlyViewNotHostBinary()
     {
         using var b = new Bundle();
         b.Args("sleep", "30");
@@ -31,19 +32,65 @@ public class CveTests
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         int pid = b.State(id)!["pid"]!.GetValue<int>();
         var link = new FileInfo($"/proc/{pid}/exe").LinkTarget!;
-        Assert.That(link, Does.StartWith("/memfd:"), "init must run from a memfd copy");
         Assert.That(link, Does.Not.Contain(Env.Runcs));
-        var hostIno = Stat(Env.Runcs);
-        var initIno = Stat($"/proc/{pid}/exe");
-        Assert.That(initIno, Is.Not.EqualTo(hostIno), "/proc/<init>/exe is the host binary");
+        Assert.That(Stat($"/proc/{pid}/exe"), Is.Not.EqualTo(Stat(Env.Runcs)), "/proc/<init>/exe is the host binary");
+        Assert.That(statfs($"/proc/{pid}/exe", out var fs), Is.EqualTo(0));
+        const long OverlayMagic = 0x794c7630, TmpfsMagic = 0x01021994, ST_RDONLY = 1;
+        if (link.StartsWith("/memfd:", StringComparison.Ordinal))
+            Assert.That(fs.Type, Is.EqualTo(TmpfsMagic), "a memfd lives on the internal shmem mount");
+        else
+        {
+            Assert.That(fs.Type, Is.EqualTo(OverlayMagic), $"init runs from {link}: neither a memfd nor an overlay");
+            Assert.That(fs.Flags & ST_RDONLY, Is.EqualTo(ST_RDONLY), "the overlay must be mounted read-only");
+            Assert.That(link, Is.EqualTo("/" + Path.GetFileName(Env.Runcs)), "the overlay is attached nowhere: its path is relative to its own root");
+        }
         // Writing through the magic link: open for write may succeed on a memfd, but no byte may land.
         try
         {
             using var f = new FileStream($"/proc/{pid}/exe", FileMode.Open, FileAccess.Write);
-            Assert.Throws<IOException>(() => { f.Write([0x7f, 0x45]); f.Flush(); }, "the init memfd is not write-sealed");
+            Assert.Throws<IOException>(() => { f.Write([0x7f, 0x45]); f.Flush(); }, "the init binary is writable");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* refused at open: fine */ }
         Assert.That(Sec.Sha256(Env.Runcs), Is.EqualTo(hash));
+    }
+
+    /// <summary>
+    /// CVE-2019-5736, fallback path: where the read-only overlay cannot be built (here: the binary's
+    /// directory has a ':' in its name, which overlayfs layer lists cannot carry), init runs from a
+    /// sealed memfd copy; writing it fails and the binary it was copied from is untouched.
+    /// </summary>
+    [Test]
+    public void Cve_2019_5736_MemfdFallback_IsSealedCopy()
+    {
+        using var b = new Bundle();
+        b.Args("sleep", "30");
+        var dir = Path.Combine(b.Dir, "odd:dir");
+        Directory.CreateDirectory(dir);
+        var exe = Path.Combine(dir, "runcs");
+        File.Copy(Env.Runcs, exe);
+        File.SetUnixFileMode(exe, (UnixFileMode)0x1ED);
+        var hash = Sec.Sha256(exe);
+        var id = b.NewId();
+        b.SaveConfig();
+        var r = Bundle.ExecToFiles(exe, ["--root", b.RuncsRoot, "create", "--bundle", b.Dir, id], Path.Combine(b.Dir, "fb.out"), Path.Combine(b.Dir, "fb.err"));
+        try
+        {
+            Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+            int pid = b.State(id)!["pid"]!.GetValue<int>();
+            Assert.That(new FileInfo($"/proc/{pid}/exe").LinkTarget, Does.StartWith("/memfd:runcs"));
+            Assert.That(Stat($"/proc/{pid}/exe"), Is.Not.EqualTo(Stat(exe)));
+            try
+            {
+                using var f = new FileStream($"/proc/{pid}/exe", FileMode.Open, FileAccess.Write);
+                Assert.Throws<IOException>(() => { f.Write([0x7f, 0x45]); f.Flush(); }, "the memfd is not write-sealed");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* refused at open: fine */ }
+            Assert.That(Sec.Sha256(exe), Is.EqualTo(hash));
+        }
+        finally
+        {
+            Assert.That(b.Runcs("delete", "--force", id).ExitCode, Is.EqualTo(0));
+        }
     }
 
     /// <summary>
@@ -553,6 +600,16 @@ public class CveTests
     private static object LcAssertSnapshot(Bundle b) => Lifecycle.LcAssert.Take(b);
 
     [DllImport("libc", SetLastError = true)] private static extern int stat(string path, out StatBuf buf);
+    [DllImport("libc", SetLastError = true)] private static extern int statfs(string path, out StatFsBuf buf);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct StatFsBuf
+    {
+        public long Type, Bsize;
+        public ulong Blocks, Bfree, Bavail, Files, Ffree;
+        public long Fsid, Namelen, Frsize, Flags;
+        public long S0, S1, S2, S3;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct StatBuf
