@@ -243,6 +243,10 @@ internal sealed partial class CgroupManager : ICgroupManager
             _fs.Write(Path.Combine(_v2, "cgroup.kill"), "1");
             return;
         }
+        // Nothing inside (the usual `delete` of a stopped container): no freeze/thaw round trip.
+        // Each one flips a kernel static key and costs milliseconds; an empty cgroup cannot gain a
+        // process meanwhile, as only a process inside could fork one into it.
+        if (GetPids(true).Count == 0) return;
         bool frozen = false, wasPaused = false;
         if (HasFreezer())
         {

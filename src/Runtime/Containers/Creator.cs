@@ -35,13 +35,16 @@ public static class Creator
         StateStore.ValidateId(o.Id);
         CgroupAttachPrewarm.Start();
         if (o.PreserveFds < 0) throw new RuncsException($"invalid --preserve-fds {o.PreserveFds}: must not be negative");
+        Log.Phase("create: start");
         var loaded = ConfigLoader.LoadBundle(o.Bundle, forCreate: true);
+        Log.Phase("config read and validated");
         var config = loaded.Config;
         if (config.Process!.Terminal && string.IsNullOrEmpty(o.ConsoleSocket) && o.ConsoleFd < 0)
             throw new RuncsException("cannot allocate a tty if runcs will detach without setting a console socket (process.terminal is true: pass --console-socket)");
         if (!config.Process.Terminal && !string.IsNullOrEmpty(o.ConsoleSocket))
             throw new RuncsException("--console-socket is only valid when process.terminal is true");
         var seccomp = SeccompSetup.Compile(config.Linux?.Seccomp);
+        Log.Phase("seccomp compiled");
 
         var cgroups = ContainerCgroups.Factory.ForContainer(o.Id, config.Linux?.CgroupsPath, g.SystemdCgroup);
         var resources = config.Linux?.Resources;
@@ -99,11 +102,15 @@ public static class Creator
                     cgroupsCreated = true;
                     state.CgroupPaths = cgroups.Paths;
                     store.Save(state);
+                    Log.Phase("state saved with cgroup paths");
                     cgroups.Apply(pid, resources);
+                    Log.Phase("cgroups created and joined");
                     cgroups.Set(resources);
                 },
             };
+            Log.Phase("state directory claimed");
             launcher.Launch();
+            Log.Phase("stages 1 and 2 done, cgroups applied");
             int pid = launcher.InitPid;
             state.Pid = pid;
             state.PidStartTime = ProcessInfo.StartTime(pid) ?? throw new RuncsException("container init exited during create");
@@ -147,7 +154,9 @@ public static class Creator
             {
                 foreach (var fd in byKey.Values) Libc.close(fd);
             }
+            Log.Phase("instructions sent");
             ServeInit(launcher, state, config);
+            Log.Phase("init ready");
             if (o.PidFile is { Length: > 0 } pf) WritePidFile(pf, pid);
             var result = (state, pid);
             launcher.Dispose();

@@ -50,6 +50,8 @@ public static class InitProcess
             }
             Log.Configure(ins.LogPath, ins.LogJson, ins.Debug);
             Log.Sink = line => ch.SendText(SyncKind.InitLog, line);
+            Log.Debug("init: instructions received");
+            Log.Phase("init: instructions read");
             RawSyscalls.Invoke(SysNr.umask, 0);
             if (ins.Config.Process?.OomScoreAdj is { } oom)
                 WriteProc("/proc/self/oom_score_adj", oom.ToString(System.Globalization.CultureInfo.InvariantCulture), "setting oom_score_adj");
@@ -58,6 +60,7 @@ public static class InitProcess
             fs.Prepare();
             int rootFd = fs.OpenRoot();
             fs.MountAll(rootFd);
+            Log.Phase("init: mounts");
             fs.SetupDevices(rootFd);
             if (ins.Config.Process is { } proc)
             {
@@ -71,6 +74,7 @@ public static class InitProcess
             fs.SetNames();
             if (!ins.NoNewKeyring) JoinSessionKeyring(ins.Id);
 
+            Log.Phase("init: devices, cwd, names");
             // prestart and createRuntime hooks run in the runtime's namespaces: the parent runs them.
             ch.Send(SyncKind.HookRequest);
             var done = ch.Receive() ?? throw new RuncsException("the runtime went away while running hooks");
@@ -91,6 +95,7 @@ public static class InitProcess
             int logFd = ins.LogFd >= 0 ? ins.LogFd : Libc.fcntl(2, 1030 /* F_DUPFD_CLOEXEC */, 3);
             if (ins.LogFd >= 0) Libc.fcntl(logFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
 
+            Log.Phase("init: hooks done");
             fs.EnterRoot();
             int consoleSlave = ins.ConsoleSocketFd >= 0 ? SetupConsole(ins) : -1;
             // As runc does: with a terminal the pty replaces the caller's stdio now, not at start.
@@ -114,6 +119,7 @@ public static class InitProcess
                 if (ack.Header.Kind != SyncKind.HookDone) throw new RuncsException("sync protocol error after passing the seccomp listener");
             }
 
+            Log.Phase("init: root entered, finalize prepared");
             ch.Send(SyncKind.Ready);
             ready = true;
             Log.Sink = line => WriteFd(logFd, line);

@@ -56,6 +56,7 @@ public sealed unsafe class InitLauncher : IDisposable
 
         int memfd = SelfCopy.Create();
         _fdsToClose.Add(memfd);
+        Log.Phase($"runcs binary sealed ({SelfCopy.LastMethod})");
 
         // Every fd the stages use, opened (and moved clear of the fixed targets) before planning.
         var joinOrder = namespaces.Where(n => !string.IsNullOrEmpty(n.Path))
@@ -133,13 +134,16 @@ public sealed unsafe class InitLauncher : IDisposable
         byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}"]);
         plan.ExecveAt(memfd, argv, envp, "executing runcs init from its sealed copy");
 
+        Log.Phase("launch planned");
         long pid = CloneSequencer(plan, childFd);
         if (pid < 0) throw new RuncsException($"clone: {Libc.StrError((int)-pid)}");
         Stage1Pid = (int)pid;
         Libc.close(childFd);
         _fdsToClose.Remove(childFd);
 
+        Log.Phase("stage 1 cloned");
         PlaceInCgroup(Stage1Pid);
+        Log.Phase("cgroups created, joined and limited");
         try { Channel.SendRawByte((byte)'G'); }
         catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(Stage1Pid, "container setup process")})"); }
         ServeStage1(plan, newUser);
@@ -237,6 +241,7 @@ public sealed unsafe class InitLauncher : IDisposable
     public void SendInstructions(InitInstructions ins)
     {
         var bytes = Spec.ModelCodec.ToUtf8(ins, Spec.ModelCodec.WriteInitInstructions);
+        Log.Debug("sending init its instructions");
         try { Channel!.Send(SyncKind.Instructions, bytes); }
         catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(InitPid, "container init")})"); }
     }
