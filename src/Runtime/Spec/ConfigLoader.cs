@@ -31,7 +31,9 @@ public static class ConfigLoader
         { throw new RuncsException($"bundle {abs} has no {ConfigName}"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new RuncsException($"reading {file}: {e.Message}"); }
+        Log.Phase("config: file read");
         var config = Parse(bytes);
+        Log.Phase("config: parsed");
         var rootfs = Validator.Validate(config, abs, forCreate);
         return new Loaded(config, abs, rootfs);
     }
@@ -62,7 +64,9 @@ public static class ConfigLoader
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException("", "the config must be a JSON object");
+            Log.Phase("config: json document");
             var errors = SchemaValidator.ValidateConfig(doc.RootElement);
+            Log.Phase("config: schema");
             if (errors.Count > 0) throw new ConfigException(errors[0].Pointer, errors[0].Message);
             // The typed model comes from the same parsed document, read by plain generated code
             // (System.Text.Json's metadata for ~45 types costs milliseconds to build at startup).

@@ -59,6 +59,7 @@ internal static class SchemaEvaluator
             if (Roots.TryGetValue(name, out var root)) return root;
             if (Document(name) is not { } doc) return null;
             root = Compile(name, "", doc.RootElement);
+            Fill(root);
             Roots[name] = root;
             return root;
         }
@@ -78,6 +79,8 @@ internal static class SchemaEvaluator
                     foreach (var def in defs.EnumerateObject())
                         Compile(name, "/$defs/" + EscapeToken(def.Name), def.Value);
             }
+            // Filling a node mentions its children: fill until nothing is left unfilled.
+            while (Nodes.Values.FirstOrDefault(n => !n.Compiled) is { } pending) Fill(pending);
             return Nodes.Count;
         }
     }
@@ -105,12 +108,29 @@ internal static class SchemaEvaluator
         return doc;
     }
 
+    /// <summary>
+    /// The node of a schema object, created on first mention and filled (<see cref="Fill"/>) only
+    /// when an evaluation reaches it: a config touches a fraction of the schemas (no windows, vm or
+    /// solaris parts, few resources), and compiling all of them was most of validation's cost.
+    /// </summary>
     private static SchemaNode Compile(string docName, string pointer, JsonElement schema)
     {
         var key = docName + "#" + pointer;
         if (Nodes.TryGetValue(key, out var node)) return node;
-        node = new SchemaNode(key);
+        node = new SchemaNode(key) { DocName = docName, Pointer = pointer, Source = schema };
         Nodes[key] = node; // before the children: a $ref cycle finds this node
+        return node;
+    }
+
+    private static void Ensure(SchemaNode node)
+    {
+        lock (Gate) if (!node.Compiled) Fill(node);
+    }
+
+    private static void Fill(SchemaNode node)
+    {
+        string docName = node.DocName, pointer = node.Pointer, key = node.Location;
+        var schema = node.Source;
         if (schema.ValueKind != JsonValueKind.Object)
             throw new InvalidOperationException($"schema {key}: a schema must be an object here (boolean schemas are not supported)");
 
@@ -216,7 +236,7 @@ internal static class SchemaEvaluator
         }
         if (node.Then is not null && node.If is null)
             throw Unsupported(key, "then without if");
-        return node;
+        node.Compiled = true;
     }
 
     private static SchemaNode Reference(string docName, string key, string reference)
@@ -349,6 +369,7 @@ internal static class SchemaEvaluator
     // records each failing keyword with the pointer of its value.
     private static bool Evaluate(SchemaNode node, Instance value, Path? path, List<SchemaFailure>? failures)
     {
+        if (!node.Compiled) Ensure(node);
         var valid = true;
         var kind = value.Kind;
 
@@ -652,6 +673,10 @@ internal sealed class SchemaNode(string location)
 {
     /// <summary>"file.json#/json/pointer" of the schema object, for diagnostics.</summary>
     public readonly string Location = location;
+    /// <summary>Where the schema object is, until <see cref="Compiled"/>.</summary>
+    public string DocName = "", Pointer = "";
+    public JsonElement Source;
+    public volatile bool Compiled;
     public SchemaNode? Ref;
     public TypeMask Types;
     public JsonElement TypeRule;
