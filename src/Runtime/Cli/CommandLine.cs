@@ -172,7 +172,7 @@ public static class CommandLine
             CheckArity(inv);
             int rc = cmd.Handler(inv);
             // A create is meant to finish without a single collection (GCgen0size): say so when it did not.
-            if (Log.DebugEnabled) Log.Debug($"{cmd.Name}: {GC.CollectionCount(0)} garbage collections, {GC.GetTotalAllocatedBytes() >> 10} KiB allocated");
+            if (Log.DebugEnabled) Log.Debug($"{cmd.Name}: {GC.CollectionCount(0)} garbage collections (gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}), {GC.GetTotalAllocatedBytes() >> 10} KiB allocated");
             return rc;
         }
         catch (RuncsException e)

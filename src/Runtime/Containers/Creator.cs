@@ -57,7 +57,9 @@ public static class Creator
         {
             Id = o.Id, Bundle = loaded.Bundle, Rootfs = loaded.Rootfs, Config = config,
             Created = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
-            Owner = "root", Annotations = config.Annotations,
+            // Annotations are not copied next to the config they come from (state readers fall back
+            // to the config's): with thousands of them, every state write doubled.
+            Owner = "root",
         };
         try
         {

@@ -50,7 +50,6 @@ public static class InitProcess
             }
             Log.Configure(ins.LogPath, ins.LogJson, ins.Debug);
             Log.Sink = line => ch.SendText(SyncKind.InitLog, line);
-            Log.Debug("init: instructions received");
             Log.Phase("init: instructions read");
             RawSyscalls.Invoke(SysNr.umask, 0);
             if (ins.Config.Process?.OomScoreAdj is { } oom)

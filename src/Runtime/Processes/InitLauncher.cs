@@ -240,9 +240,8 @@ public sealed unsafe class InitLauncher : IDisposable
     /// <summary>Sends init its instructions.</summary>
     public void SendInstructions(InitInstructions ins)
     {
-        var bytes = Spec.ModelCodec.ToUtf8(ins, Spec.ModelCodec.WriteInitInstructions);
-        Log.Debug("sending init its instructions");
-        try { Channel!.Send(SyncKind.Instructions, bytes); }
+        var bytes = Spec.ModelCodec.Serialize(ins, Spec.ModelCodec.WriteInitInstructions);
+        try { Channel!.Send(SyncKind.Instructions, bytes.Span); }
         catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(InitPid, "container init")})"); }
     }
 

@@ -60,6 +60,23 @@ internal static partial class ModelCodec
     private static string Escape(string key) =>
         key.IndexOfAny(['~', '/']) < 0 ? key : key.Replace("~", "~0").Replace("/", "~1");
 
+    [ThreadStatic] private static ArrayBufferWriter<byte>? _scratch;
+
+    /// <summary>
+    /// Serializes into a buffer this thread reuses: the result is valid until the next call. State
+    /// files and init's instructions carry the whole config (a 200 KB one with thousands of
+    /// annotations is legal): growing a fresh buffer for each of create's writes allocated
+    /// megabytes, enough to start collections while the forked setup process shares every page.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Serialize<T>(T value, Action<Utf8JsonWriter, T> write)
+    {
+        var buf = _scratch ??= new ArrayBufferWriter<byte>(16384);
+        buf.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(buf, new JsonWriterOptions { SkipValidation = true }))
+            write(w, value);
+        return buf.WrittenMemory;
+    }
+
     /// <summary>Serializes with a generated writer into UTF-8 bytes (compact).</summary>
     public static byte[] ToUtf8<T>(T value, Action<Utf8JsonWriter, T> write)
     {

@@ -89,7 +89,7 @@ public sealed class StateStore
     {
         var dir = Dir(s.Id);
         var tmp = Path.Combine(dir, "." + StateFile + ".tmp");
-        var bytes = Spec.ModelCodec.ToUtf8(s, Spec.ModelCodec.WriteStoredState);
+        var bytes = Spec.ModelCodec.Serialize(s, Spec.ModelCodec.WriteStoredState).Span;
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1))
         {
             fs.Write(bytes);
