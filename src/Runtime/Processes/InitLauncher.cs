@@ -131,7 +131,11 @@ public sealed unsafe class InitLauncher : IDisposable
         if (logFd >= 0) plan.Syscall(SysNr.dup3, "passing the log to init", logFd, LogTarget, 0);
         plan.SetCloneTarget(clone, stage2);
         byte** argv = plan.CStringArray(["runcs", "init"]);
-        byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}"]);
+        // A gen0 budget (hex, 64 MiB) large enough that init never collects: the instructions of a
+        // config with thousands of annotations are megabytes. NativeAOT reads this GC setting from
+        // the environment only (an embedded runtime knob is ignored), and init's environment is
+        // ours: the container's process gets the config's env, not this.
+        byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}", "DOTNET_GCgen0size=4000000"]);
         plan.ExecveAt(memfd, argv, envp, "executing runcs init from its sealed copy");
 
         Log.Phase("launch planned");
