@@ -476,6 +476,8 @@ mkdir -p "$OUT"
   echo "wait for exit, delete for each container. Peak RSS is \`/usr/bin/time -f %M\` of the runtime command (it"
   echo "includes waited-for children, e.g. runc's \`runc init\` bootstrap). crun is dynamically linked (libcrun,"
   echo "libyajl, libseccomp, libsystemd...); its binary size excludes those libraries."
+  echo
+  echo "Where runcs's time goes and the plan for targets not met: [PROFILE.md](PROFILE.md)."
   if [ -n "$errors" ]; then echo; echo "Failures or stderr output during the run:"; echo; printf '%s' "$errors"; fi
   echo
   echo "![chart](results.svg)"
