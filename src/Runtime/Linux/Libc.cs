@@ -97,6 +97,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int unlink(string path);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rename(string from, string to);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd { public int Fd; public short Events; public short Revents; }
     public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 8;

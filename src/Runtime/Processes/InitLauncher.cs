@@ -147,7 +147,7 @@ public sealed unsafe class InitLauncher : IDisposable
 
         Log.Phase("stage 1 cloned");
         PlaceInCgroup(Stage1Pid);
-        Log.Phase("cgroups created, joined and limited");
+        Log.Phase("cgroups joined");
         try { Channel.SendRawByte((byte)'G'); }
         catch (RuncsException e) { throw new RuncsException($"{e.Message} ({ExitOf(Stage1Pid, "container setup process")})"); }
         ServeStage1(plan, newUser);

@@ -87,15 +87,9 @@ public sealed class StateStore
     /// <summary>Writes state.json via a temp file in the same directory and rename(2).</summary>
     public void Save(StoredState s)
     {
-        var dir = Dir(s.Id);
-        var tmp = Path.Combine(dir, "." + StateFile + ".tmp");
         var bytes = Spec.ModelCodec.Serialize(s, Spec.ModelCodec.WriteStoredState).Span;
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1))
-        {
-            fs.Write(bytes);
-            fs.Flush();
-        }
-        File.Move(tmp, Path.Combine(dir, StateFile), overwrite: true);
+        try { AtomicFile.Write(Path.Combine(Dir(s.Id), StateFile), bytes); }
+        catch (IOException e) { throw new RuncsException($"saving the state of container {s.Id}: {e.Message}"); }
     }
 
     /// <summary>Takes the container's lock (blocking). Dispose to release.</summary>
