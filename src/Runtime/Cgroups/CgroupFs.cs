@@ -52,9 +52,7 @@ internal class CgroupFs
     /// <summary>Reads a whole control file; null if it does not exist.</summary>
     public virtual string? TryRead(string path)
     {
-        try { return File.ReadAllText(path); }
-        catch (FileNotFoundException) { return null; }
-        catch (DirectoryNotFoundException) { return null; }
+        return SmallFile.TryReadText(path);
     }
 
     public string Read(string path) => TryRead(path) ?? throw new CgroupIoException("reading", path, ENOENT);

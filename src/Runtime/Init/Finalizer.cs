@@ -258,7 +258,7 @@ public sealed unsafe class Finalizer
         var u = _p.User;
         var gids = u.AdditionalGids ?? [];
         bool setgroupsDenied = false;
-        try { setgroupsDenied = File.ReadAllText("/proc/self/setgroups").Trim() == "deny"; } catch (IOException) { }
+        try { setgroupsDenied = SmallFile.ReadText("/proc/self/setgroups").Trim() == "deny"; } catch (IOException) { }
         if (!setgroupsDenied || gids.Count > 0)
         {
             uint* g = stackalloc uint[Math.Max(1, gids.Count)];

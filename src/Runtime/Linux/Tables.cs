@@ -46,7 +46,7 @@ public static class Tables
         get
         {
             if (_lastCap >= 0) return _lastCap;
-            try { _lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), System.Globalization.CultureInfo.InvariantCulture); }
+            try { _lastCap = int.Parse(SmallFile.ReadText("/proc/sys/kernel/cap_last_cap").Trim(), System.Globalization.CultureInfo.InvariantCulture); }
             catch (Exception e) when (e is IOException or FormatException) { _lastCap = Capabilities.Length - 1; }
             return _lastCap;
         }

@@ -13,8 +13,9 @@ public static class ProcessInfo
     {
         if (pid <= 0) return null;
         string text;
-        try { text = File.ReadAllText(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "stat")); }
+        try { text = Linux.SmallFile.TryReadText(procRoot + "/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat") ?? ""; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        if (text.Length == 0) return null;
         return ParseStat(text, out char state) is { } st && state != 'Z' && state != 'X' ? st : null;
     }
 

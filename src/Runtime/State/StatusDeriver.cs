@@ -22,10 +22,10 @@ public static class StatusDeriver
         if (s.CgroupPaths is null) return false;
         try
         {
-            if (s.CgroupPaths.TryGetValue("freezer", out var v1) && File.Exists(Path.Combine(v1, "freezer.state")))
-                return File.ReadAllText(Path.Combine(v1, "freezer.state")).Trim() is "FROZEN" or "FREEZING";
-            if (s.CgroupPaths.TryGetValue("", out var v2) && File.Exists(Path.Combine(v2, "cgroup.freeze")))
-                return File.ReadAllText(Path.Combine(v2, "cgroup.freeze")).Trim() == "1";
+            if (s.CgroupPaths.TryGetValue("freezer", out var v1) && Linux.SmallFile.TryReadText(Path.Combine(v1, "freezer.state")) is { } fz)
+                return fz.Trim() is "FROZEN" or "FREEZING";
+            if (s.CgroupPaths.TryGetValue("", out var v2) && Linux.SmallFile.TryReadText(Path.Combine(v2, "cgroup.freeze")) is { } f2)
+                return f2.Trim() == "1";
         }
         catch (IOException) { }
         return false;
