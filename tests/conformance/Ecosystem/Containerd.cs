@@ -230,21 +230,12 @@ public class ContainerdTests
             results[runcs] = obs;
             AssertNothingLeft(id, runcs); AssertNothingLeft(id2, runcs); AssertNothingLeft(id3, runcs);
         }
-        Eco.SaveComparison(GetType().Name, results[false], results[true]);
-        Assert.That(results[true], Is.EqualTo(results[false]), "runcs and runc differ under containerd");
+        Eco.AssertSameAsRunc(GetType().Name, "containerd", results);
     }
 
     [Test]
-    public void Latency_RuncsVsRunc()
-    {
-        var t = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
-        CtrRun(true, NewId("warm"), ["--rm"], "true");
-        CtrRun(false, NewId("warm"), ["--rm"], "true");
-        for (int i = 0; i < 10; i++)
-            foreach (var runcs in new[] { true, false })
-                t[runcs].Add(Sh.TimeMs(() => CtrRun(runcs, NewId("lat"), ["--rm"], "true")));
-        Eco.ReportLatency("containerd (ctr run)", Eco.Median(t[true]), Eco.Median(t[false]));
-    }
+    public void Latency_RuncsVsRunc() =>
+        Eco.CompareLatency("containerd (ctr run)", runcs => CtrRun(runcs, NewId("lat"), ["--rm"], "true"));
 }
 
 /// <summary>The commands the comparison tests run under each manager: output that depends only on the runtime's work.</summary>

@@ -205,21 +205,10 @@ public class DockerTests
             results[runcs] = obs;
             AssertNothingLeft(id, runcs); AssertNothingLeft(id2, runcs); AssertNothingLeft(id3, runcs);
         }
-        Eco.SaveComparison(GetType().Name, results[false], results[true]);
-        results[true] = results[true].Select(Scenario.KnownDifferences).ToList();
-        results[false] = results[false].Select(Scenario.KnownDifferences).ToList();
-        Assert.That(results[true], Is.EqualTo(results[false]), "runcs and runc differ under Docker");
+        Eco.AssertSameAsRunc(GetType().Name, "Docker", results, Scenario.KnownDifferences);
     }
 
     [Test]
-    public void Latency_RuncsVsRunc()
-    {
-        var t = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
-        Run(true, ["--rm"], "true");
-        Run(false, ["--rm"], "true");
-        for (int i = 0; i < 10; i++)
-            foreach (var runcs in new[] { true, false })
-                t[runcs].Add(Sh.TimeMs(() => Run(runcs, ["--rm"], "true").R));
-        Eco.ReportLatency("Docker (docker run --rm)", Eco.Median(t[true]), Eco.Median(t[false]));
-    }
+    public void Latency_RuncsVsRunc() =>
+        Eco.CompareLatency("Docker (docker run --rm)", runcs => Run(runcs, ["--rm"], "true").R);
 }

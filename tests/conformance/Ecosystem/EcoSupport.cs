@@ -80,6 +80,30 @@ public static class Eco
         TestContext.Out.WriteLine(string.Join("\n---\n", runcs));
     }
 
+    /// <summary>
+    /// Saves both observations, maps each through <paramref name="normalize"/> (known, documented
+    /// differences) and requires runcs's to equal runc's.
+    /// </summary>
+    public static void AssertSameAsRunc(string fixture, string manager, Dictionary<bool, List<string>> results, Func<string, string>? normalize = null)
+    {
+        SaveComparison(fixture, results[false], results[true]);
+        var runcs = normalize is null ? results[true] : results[true].Select(normalize).ToList();
+        var runc = normalize is null ? results[false] : results[false].Select(normalize).ToList();
+        Assert.That(runcs, Is.EqualTo(runc), $"runcs and runc differ under {manager}");
+    }
+
+    /// <summary>One warm-up each, then 10 interleaved one-shot runs per runtime; reports the medians.</summary>
+    public static void CompareLatency(string manager, Func<bool, Result> runOnce)
+    {
+        var t = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
+        runOnce(true);
+        runOnce(false);
+        for (int i = 0; i < 10; i++)
+            foreach (var runcs in new[] { true, false })
+                t[runcs].Add(Sh.TimeMs(() => runOnce(runcs)));
+        ReportLatency(manager, Median(t[true]), Median(t[false]));
+    }
+
     /// <summary>Appends a latency line to .cache/ecosystem/latency.txt and the test output.</summary>
     public static void ReportLatency(string manager, double runcsMs, double runcMs)
     {

@@ -183,23 +183,12 @@ public class PodmanTests
             results[runcs] = obs;
             AssertNothingLeft(id, runcs); AssertNothingLeft(id2, runcs);
         }
-        Eco.SaveComparison(GetType().Name, results[false], results[true]);
-        results[true] = results[true].Select(Scenario.KnownDifferences).ToList();
-        results[false] = results[false].Select(Scenario.KnownDifferences).ToList();
-        Assert.That(results[true], Is.EqualTo(results[false]), "runcs and runc differ under Podman");
+        Eco.AssertSameAsRunc(GetType().Name, "Podman", results, Scenario.KnownDifferences);
     }
 
     [Test]
-    public void Latency_RuncsVsRunc()
-    {
-        var t = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
-        Run(true, ["--rm"], "true");
-        Run(false, ["--rm"], "true");
-        for (int i = 0; i < 10; i++)
-            foreach (var runcs in new[] { true, false })
-                t[runcs].Add(Sh.TimeMs(() => Run(runcs, ["--rm"], "true").R));
-        Eco.ReportLatency("Podman (podman run --rm)", Eco.Median(t[true]), Eco.Median(t[false]));
-    }
+    public void Latency_RuncsVsRunc() =>
+        Eco.CompareLatency("Podman (podman run --rm)", runcs => Run(runcs, ["--rm"], "true").R);
 }
 
 /// <summary>This process's capabilities and limits (for tests that depend on CAP_SYS_RESOURCE).</summary>
