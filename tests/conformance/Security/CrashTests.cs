@@ -19,10 +19,10 @@ public class CrashTests
     [
         ("mkdir", 2, "claiming the state directory"),
         ("mknodat", 1, "state.json written, before exec.fifo"),
-        ("clone", 1, "fifo made, before stage 1 exists"),
-        ("rename", 2, "stage 1 waiting, recording the cgroup paths"),
+        ("rename", 2, "fifo made, recording the cgroup paths before any cgroup exists"),
         ("mkdir", 5, "cgroups partly created"),
-        ("wait4", 1, "stage 1 released into its cgroup"),
+        ("clone", 1, "cgroups made and limited, before stage 1 exists"),
+        ("wait4", 1, "stage 1 joined its cgroups and started init"),
         ("rename", 3, "init pid known, being recorded"),
         ("exit_group", 1, "create finished (control)"),
     ];
