@@ -275,7 +275,18 @@ public static class ConfigMutator
     private static string Expand(string s)
     {
         if (!s.Contains("\\u0001", StringComparison.Ordinal)) return s;
-        s = s.Replace("\"\\u0001HUGE\\u0001\"", "\"" + new string('x', 10 * 1024 * 1024) + "\"");
+        // At most three 10 MB strings per document: a later mutation may copy the element holding
+        // the placeholder thousands of times, and 2000 x 10 MB exceeds what a string can hold (the
+        // generator, not runcs, failed on case 20816 of `make stress` that way). The rest get 64 KiB.
+        const string huge = "\"\\u0001HUGE\\u0001\"";
+        if (s.Contains(huge, StringComparison.Ordinal))
+        {
+            var sb = new System.Text.StringBuilder();
+            int from = 0, count = 0;
+            for (int at; (at = s.IndexOf(huge, from, StringComparison.Ordinal)) >= 0; from = at + huge.Length)
+                sb.Append(s, from, at - from).Append('"').Append('x', count++ < 3 ? 10 * 1024 * 1024 : 64 * 1024).Append('"');
+            s = sb.Append(s, from, s.Length - from).ToString();
+        }
         s = System.Text.RegularExpressions.Regex.Replace(s, "\"\\\\u0001RAW([^\\\\]*)\\\\u0001\"", m => m.Groups[1].Value);
         s = System.Text.RegularExpressions.Regex.Replace(s, "\"\\\\u0001DEEP([0-9]+)\\\\u0001\"", m =>
         {
