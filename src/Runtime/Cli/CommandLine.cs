@@ -171,7 +171,7 @@ public static class CommandLine
             if (inv.Has("help")) { Console.Out.Write(CommandHelp(cmd)); return 0; }
             CheckArity(inv);
             int rc = cmd.Handler(inv);
-            // A create is meant to finish without a single collection (GCgen0size): say so when it did not.
+            // A short command is meant to finish without a collection: say when one happened.
             if (Log.DebugEnabled) Log.Debug($"{cmd.Name}: {GC.CollectionCount(0)} garbage collections (gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}), {GC.GetTotalAllocatedBytes() >> 10} KiB allocated");
             return rc;
         }

@@ -115,7 +115,7 @@ public static class Creator
             cgroups.Set(resources);
             Log.Phase("cgroups limited");
             launcher.Launch();
-            Log.Phase("stages 1 and 2 done, cgroups applied");
+            Log.Phase("stages 1 and 2 done");
             int pid = launcher.InitPid;
             state.Pid = pid;
             state.PidStartTime = ProcessInfo.StartTime(pid) ?? throw new RuncsException("container init exited during create");

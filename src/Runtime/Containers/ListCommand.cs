@@ -22,7 +22,7 @@ public static class ListCommand
             rows.Add(new ListEntry
             {
                 Id = s.Id, Pid = status == Status.Stopped ? 0 : s.Pid, Status = status, Bundle = s.Bundle,
-                Rootfs = s.Rootfs, Created = s.Created, Annotations = s.Annotations ?? s.Config?.Annotations, Owner = s.Owner,
+                Rootfs = s.Rootfs, Created = s.Created, Annotations = s.EffectiveAnnotations, Owner = s.Owner,
             });
         }
         if (inv.Bool("quiet"))

@@ -10,7 +10,7 @@ namespace Runcs.Init;
 
 /// <summary>
 /// `runcs init`: the container's pid 1 until it execs the user's process. Started by runcs
-/// itself from a sealed memfd copy, inside the container's namespaces. Reads its instructions
+/// itself from a write-protected view of its binary (SelfCopy), inside the container's namespaces. Reads its instructions
 /// from the sync socket, builds the rootfs, asks the parent to run the runtime-namespace hooks,
 /// runs createContainer hooks, enters the root, reports ready, waits on exec.fifo for `start`,
 /// runs startContainer hooks and finalizes into execve. Never writes to its stdio (the

@@ -69,7 +69,7 @@ internal static unsafe partial class Libc
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
     public const int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
     public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, F_ADD_SEALS = 1033;
-    public const int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 16, F_GET_SEALS = 1034;
+    public const int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 16;
     public const int WNOHANG = 1, __WALL = 0x40000000;
     public const int SIGKILL = 9, SIGTERM = 15, SIGCHLD = 17;
 

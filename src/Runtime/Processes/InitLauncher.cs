@@ -9,7 +9,7 @@ namespace Runcs.Processes;
 /// <summary>
 /// Starts a container's init following DESIGN.md's process model: plan in the parent, raw
 /// clone(), restricted stage 1 (join/create namespaces, id mappings, cgroup placement),
-/// clone(CLONE_PARENT) stage 2 = pid 1, which execs `runcs init` from a sealed memfd copy.
+/// clone(CLONE_PARENT) stage 2 = pid 1, which execs `runcs init` from a write-protected view of the binary (SelfCopy).
 /// The parent then hands init its instructions over the sync socket and serves it until init
 /// reports it is ready (blocked on exec.fifo).
 /// </summary>
@@ -54,8 +54,8 @@ public sealed unsafe class InitLauncher : IDisposable
         _fdsToClose.Add(childFd);
         Channel = new SyncChannel(parentFd);
 
-        int memfd = SelfCopy.Create();
-        _fdsToClose.Add(memfd);
+        int exeFd = SelfCopy.Create();
+        _fdsToClose.Add(exeFd);
         Log.Phase($"runcs binary sealed ({SelfCopy.LastMethod})");
 
         // Every fd the stages use, opened (and moved clear of the fixed targets) before planning.
@@ -73,7 +73,7 @@ public sealed unsafe class InitLauncher : IDisposable
         if (consoleFd >= 0 && consoleFd != ConsoleFd) _fdsToClose.Add(consoleFd);
         int logFd = LogFd >= 0 ? MoveAbove(LogFd, 6 + ExtraFds) : -1;
         if (logFd >= 0 && logFd != LogFd) _fdsToClose.Add(logFd);
-        var keep = new List<int>(nsFds) { childFd, memfd };
+        var keep = new List<int>(nsFds) { childFd, exeFd };
         if (consoleFd >= 0) keep.Add(consoleFd);
         if (logFd >= 0) keep.Add(logFd);
 
@@ -136,7 +136,7 @@ public sealed unsafe class InitLauncher : IDisposable
         // the environment only (an embedded runtime knob is ignored), and init's environment is
         // ours: the container's process gets the config's env, not this.
         byte** envp = plan.CStringArray([$"{SyncFdEnv}={syncTarget}", "DOTNET_GCgen0size=4000000"]);
-        plan.ExecveAt(memfd, argv, envp, "executing runcs init from its sealed copy");
+        plan.ExecveAt(exeFd, argv, envp, "executing runcs init from its write-protected view");
 
         Log.Phase("launch planned");
         long pid = CloneSequencer(plan, childFd);

@@ -42,16 +42,13 @@ public static class ConfigLoader
     public static Config Parse(ReadOnlySpan<byte> utf8)
     {
         // Parsed once: the schema is evaluated on the document, then the typed model is read from
-        // the same bytes by the source-generated deserializer.
-        var bytes = utf8.ToArray();
-        // JSON text must be UTF-8 (RFC 8259); JsonDocument does not check string contents up front.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ConfigException("", $"not valid JSON: invalid UTF-8 at byte {ModelCodec.FirstInvalidUtf8(bytes)}");
+        // the same document by the generated reader.
         JsonDocument doc;
         try
         {
-            // 64: the depth the typed deserializer and the schema validator accept (deeper input used to
+            // 64: the depth the typed reader and the schema validator accept (deeper input used to
             // escape as an unhandled JsonReaderException from the schema step: issue #8 fuzzing).
-            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxDepth });
+            doc = ModelCodec.ParseDocument(utf8.ToArray(), MaxDepth);
         }
         catch (JsonException e)
         {

@@ -77,16 +77,10 @@ internal static partial class ModelCodec
         return buf.WrittenMemory;
     }
 
-    /// <summary>Serializes with a generated writer into UTF-8 bytes (compact).</summary>
-    public static byte[] ToUtf8<T>(T value, Action<Utf8JsonWriter, T> write)
-    {
-        var buf = new ArrayBufferWriter<byte>(4096);
-        using (var w = new Utf8JsonWriter(buf, new JsonWriterOptions { SkipValidation = true }))
-            write(w, value);
-        return buf.WrittenSpan.ToArray();
-    }
+    /// <summary>Serializes with a generated writer into UTF-8 bytes of its own (compact).</summary>
+    public static byte[] ToUtf8<T>(T value, Action<Utf8JsonWriter, T> write) => Serialize(value, write).ToArray();
 
-    public static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
     {
         int i = 0;
         while (i < bytes.Length)
@@ -97,14 +91,22 @@ internal static partial class ModelCodec
         return i;
     }
 
+    /// <summary>
+    /// Parses UTF-8 JSON text. JsonDocument checks structure, not string contents: invalid UTF-8
+    /// would surface later as an InvalidOperationException from GetString. JSON text must be UTF-8
+    /// (RFC 8259), so it is refused here, as a <see cref="JsonException"/> like any syntax error.
+    /// </summary>
+    public static JsonDocument ParseDocument(ReadOnlyMemory<byte> utf8, int maxDepth = ConfigLoader.MaxDepth)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+            throw new JsonException($"invalid UTF-8 at byte {FirstInvalidUtf8(utf8.Span)}");
+        return JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = maxDepth });
+    }
+
     /// <summary>Parses UTF-8 JSON and reads it with a generated reader.</summary>
     public static T FromUtf8<T>(ReadOnlyMemory<byte> utf8, Func<JsonElement, string, T> read, int maxDepth = ConfigLoader.MaxDepth)
     {
-        // JsonDocument checks structure, not string contents: invalid UTF-8 would surface later as an
-        // InvalidOperationException from GetString. JSON text must be UTF-8 (RFC 8259): refuse it here.
-        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
-            throw new JsonException($"invalid UTF-8 at byte {FirstInvalidUtf8(utf8.Span)}");
-        using var doc = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = maxDepth });
+        using var doc = ParseDocument(utf8, maxDepth);
         return read(doc.RootElement, "");
     }
 }

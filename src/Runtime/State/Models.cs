@@ -47,6 +47,8 @@ public sealed class StoredState
     [JsonPropertyName("created")] public string Created { get; set; } = "";
     [JsonPropertyName("owner")] public string Owner { get; set; } = "";
     [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; set; }
+    /// <summary>What `state` and `list` show: state files of this version keep annotations only in the config.</summary>
+    [JsonIgnore] public Dictionary<string, string>? EffectiveAnnotations => Annotations ?? Config?.Annotations;
     /// <summary>The validated config as create saw it: exec, kill, delete and hooks use this copy.</summary>
     [JsonPropertyName("config")] public Config? Config { get; set; }
     /// <summary>Cgroup directories by controller ("" for the cgroup2 hierarchy).</summary>

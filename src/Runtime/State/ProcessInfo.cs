@@ -12,10 +12,10 @@ public static class ProcessInfo
     public static ulong? StartTime(int pid, string procRoot = "/proc")
     {
         if (pid <= 0) return null;
-        string text;
-        try { text = Linux.SmallFile.TryReadText(procRoot + "/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat") ?? ""; }
+        string? text;
+        try { text = Linux.SmallFile.TryReadText(procRoot + "/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        if (text.Length == 0) return null;
+        if (text is null) return null;
         return ParseStat(text, out char state) is { } st && state != 'Z' && state != 'X' ? st : null;
     }
 

@@ -40,6 +40,6 @@ public static class StatusDeriver
         Rootfs = s.Rootfs,
         Created = s.Created,
         Owner = s.Owner,
-        Annotations = s.Annotations ?? s.Config?.Annotations,
+        Annotations = s.EffectiveAnnotations,
     };
 }

@@ -13,7 +13,7 @@ public class LifecycleTests
     [Test]
     public void Runtime_Create_StateIsCreatedWithPid_AndInitExeIsNotTheHostBinary()
     {
-        // runtime.md "create" + "state"; CVE-2019-5736: init runs from a sealed copy, never the host file.
+        // runtime.md "create" + "state"; CVE-2019-5736: init runs from a read-only view or sealed copy, never the host file.
         using var b = new Bundle();
         b.Args("sh", "-c", "echo started");
         var id = b.NewId();
